@@ -1,0 +1,202 @@
+"""The ``qrcheck`` command line: thin typer wrappers over the library functions.
+
+Results go to stdout (rich tables), progress and errors to stderr. Exit codes follow CONTRACT:
+0 success, 1 a result that fails (a violated required property, GD not converged), 2 bad input or
+usage (one line on stderr, no traceback, nothing written at --out).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Check Razborov's quasirandom properties (19)-(30) on actual numbers.")
+out = Console()
+err = Console(stderr=True)
+
+STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold red",
+                "vacuous": "yellow", "not_applicable": "dim"}
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line on stderr and exit with 2."""
+    err.print(f"error: {message}", style="red", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x == 0 or 1e-3 <= abs(x) < 1e5:
+        return f"{x:.4g}"
+    return f"{x:.3e}"
+
+
+def _check_out(path: Optional[Path]) -> None:
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--out: folder {parent} does not exist")
+    if path.is_dir():
+        raise InputError(f"--out: {path} is a folder")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--out: folder {parent} is not writable")
+
+
+@app.command()
+def verify(
+    n: Annotated[Optional[int], typer.Option("--n", help="Input dimension (read off --X/--W0 when given).")] = None,
+    S: Annotated[Optional[int], typer.Option("--S", help="Number of neurons.")] = None,
+    m: Annotated[Optional[int], typer.Option("--m", help="Number of data points.")] = None,
+    X: Annotated[Optional[Path], typer.Option("--X", help="X.npy, n x m, unit columns.")] = None,
+    W0: Annotated[Optional[Path], typer.Option("--W0", help="W0.npy, S x n.")] = None,
+    z0: Annotated[Optional[Path], typer.Option("--z0", help="z0.npy, length S.")] = None,
+    y: Annotated[Optional[Path], typer.Option("--y", help="y.npy, length m.")] = None,
+    seed: Annotated[int, typer.Option(help="Base seed of the X, W0, z0, y streams.")] = 0,
+    z_dist: Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.")] = "rademacher",
+    profile: Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")] = "paper",
+    eta_w: Annotated[float, typer.Option("--eta-w", help="First-layer rate.")] = 1e-3,
+    eta_z: Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")] = 0.0,
+    labels: Annotated[str, typer.Option(help="gaussian, low, high or local.")] = "gaussian",
+    tol: Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")] = 1e-3,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
+    no_gd: Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")] = False,
+    require: Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")] = "regime",
+    normalize: Annotated[bool, typer.Option("--normalize", help="Rescale loaded X columns to unit norm.")] = False,
+    subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
+    restarts: Annotated[int, typer.Option(help="Starts of each adversarial search.")] = 4,
+    iterations: Annotated[int, typer.Option(help="Steps per search start.")] = 30,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the certificate here.")] = None,
+) -> None:
+    """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
+    from .certificate import dumps, write_atomic
+    from .context import Effort
+    from .verify import VerifyConfig, verify as run_verify
+
+    given = {"n": n, "S": S, "m": m}
+    files = any(v is not None for v in (X, W0, z0, y))
+    defaults = {"n": 100, "S": 500, "m": 300}
+    dims = {k: (v if v is not None or files else defaults[k]) for k, v in given.items()}
+    cfg = VerifyConfig(n=dims["n"], S=dims["S"], m=dims["m"], seed=seed,
+                       X=None if X is None else str(X), W0=None if W0 is None else str(W0),
+                       z0=None if z0 is None else str(z0), y=None if y is None else str(y),
+                       z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w, eta_z=eta_z, tol=tol,
+                       max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
+                       effort=Effort(subset_samples, restarts, iterations, time_budget))
+    try:
+        _check_out(out_path)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            from .properties import registry
+            task = progress.add_task("checking properties", total=len(registry()))
+            gd_task = None
+
+            def on_check(eq: str, name: str) -> None:
+                progress.update(task, description=f"checking ({eq}) {name}",
+                                completed=[c.eq for c in registry()].index(eq))
+
+            def on_gd(t: int, e: float) -> None:
+                nonlocal gd_task
+                progress.update(task, completed=len(registry()), description="properties checked")
+                if gd_task is None:
+                    gd_task = progress.add_task("gradient descent", total=None)
+                progress.update(gd_task, description=f"gradient descent  t={t}  ||e||={e:.4g}")
+
+            outcome = run_verify(cfg, on_check=on_check, on_gd=on_gd, command=["qrcheck", *sys.argv[1:]])
+    except InputError as exc:
+        raise fail(str(exc))
+    out.print(render_table(outcome.certificate))
+    if out_path is not None:
+        write_atomic(out_path, dumps(outcome.certificate))
+        out.print(f"certificate written to {out_path}", highlight=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+def render_table(cert: dict) -> Table:
+    """The property table of a certificate (readable at 100 columns)."""
+    p = cert["parameters"]
+    req = set(cert.get("required", []))
+    t = Table(title=f"qrcheck  n={p['n']} S={p['S']} m={p['m']} seed={p['seed']} profile={p['profile']}",
+              caption=cert["verdict"], title_justify="left", caption_justify="left")
+    t.add_column("eq", justify="right")
+    t.add_column("property", overflow="fold", max_width=26)
+    t.add_column("statistic", justify="right")
+    t.add_column("", justify="center")
+    t.add_column("threshold", justify="right")
+    t.add_column("stat/g", justify="right")
+    t.add_column("status")
+    for eq, r in cert["properties"].items():
+        mark = "*" if eq in req else ""
+        t.add_row(f"{eq}{mark}", r.get("name", ""), _fmt(r["statistic"]), r.get("sense", ""),
+                  _fmt(r["threshold"]), _fmt(r.get("empirical_constant")),
+                  f"[{STATUS_STYLE.get(r['status'], '')}]{r['status']}[/]")
+    gd = cert["gd"]
+    if gd.get("ran"):
+        t.add_section()
+        t.add_row("GD", "gradient descent (12)", f"T={gd['T']}", "", f"|e|={_fmt(gd['final_error'])}",
+                  f"kH={_fmt(gd['kappa_H'])}", gd["status"])
+    return t
+
+
+@app.command("properties")
+def list_properties() -> None:
+    """List every registered property checker with its statement."""
+    from .properties import registry
+
+    try:
+        checkers = registry()
+    except InputError as exc:
+        raise fail(str(exc))
+    t = Table(title="qrcheck property checkers", title_justify="left")
+    t.add_column("eq", justify="right")
+    t.add_column("name")
+    t.add_column("statement", overflow="fold")
+    for c in checkers:
+        t.add_row(c.eq, c.name, c.statement)
+    out.print(t)
+
+
+def main() -> None:
+    """Console entry point: usage errors and unexpected failures become one line on stderr, exit 2.
+
+    Works across typer versions (some vendor click): usage errors are recognised by their
+    ``format_message`` method, exits by their ``exit_code``.
+    """
+    try:
+        rv = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        err.print("error: interrupted", style="red")
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - never a traceback on the console
+        if hasattr(exc, "format_message"):
+            err.print(f"error: {exc.format_message()}", style="red", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        if type(exc).__name__ == "Exit" and isinstance(getattr(exc, "exit_code", None), int):
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            err.print("error: aborted", style="red")
+            sys.exit(2)
+        if os.environ.get("QRCHECK_DEBUG"):
+            raise
+        err.print(f"error: internal error: {exc.__class__.__name__}: {exc} (set QRCHECK_DEBUG=1 for a "
+                  "traceback)", style="red", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""(19) Almost orthogonality: max_{j != j'} |<X^j, X^j'>| <= O~(n^{-1/2}).
+
+The paper prints n^{1/2}; its proof (Appendix B) gives |<x, y>| <= L n^{-1/2} and
+|x|^2, |y|^2 >= 1/2, hence the bound 2 L n^{-1/2} (docs/errata.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Checker
+from ..results import Sense
+
+
+class AlmostOrthogonality(Checker):
+    eq = "19"
+    name = "almost_orthogonality"
+    statement = "max_{j != j'} |<X^j, X^j'>| <= C L^p n^{-1/2}"
+    statistic = "max over j != j' of |<X^j, X^j'>|"
+    sense = Sense.LE
+    g_formula = "n^-1/2"
+    reachable = (0.0, 1.0)  # unit columns
+
+    def g(self, ctx):
+        return ctx.n ** -0.5
+
+    def check(self, ctx):
+        """Exact: the largest off-diagonal |X^T X| entry, X (n, m); witness the pair (j, j')."""
+        if ctx.m < 2:
+            return self.result(ctx, statistic=None, method="exact", details={"reason": "m < 2: no pairs"})
+        G = np.abs(ctx.gram)
+        np.fill_diagonal(G, -1.0)
+        flat = int(np.argmax(G))
+        j, jp = divmod(flat, ctx.m)
+        j, jp = sorted((j, jp))
+        return self.result(ctx, statistic=G[j, jp], method="exact: max |off-diagonal of X^T X|",
+                           witness={"pair": [j, jp]})
+
+
+CHECKER = AlmostOrthogonality()

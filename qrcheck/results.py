@@ -1,0 +1,113 @@
+"""Frozen result objects (scipy-style) for the property checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+
+class Status(str, Enum):
+    """Statuses exactly as ../shared/CONTRACT.md defines them."""
+
+    CERTIFIED = "certified"        # an exact computation or a proven bound shows it holds
+    PASSED = "passed"              # holds on everything a search examined, no proof
+    VIOLATED = "violated"          # an exact computation or a re-checkable witness shows it fails
+    VACUOUS = "vacuous"            # threshold outside what the statistic can reach, or empty family
+    NOT_APPLICABLE = "not_applicable"  # the property's premise is false
+
+    @property
+    def holds(self) -> bool:
+        """Everything but ``violated``: a vacuous or inapplicable property is not a failure."""
+        return self is not Status.VIOLATED
+
+
+class Sense(str, Enum):
+    """Which side of the threshold the property asks the statistic to be on."""
+
+    LE = "<="   # statistic <= threshold
+    GE = ">="   # statistic >= threshold
+    GT = ">"    # statistic > threshold (regularity (25))
+
+    def holds(self, value: float, threshold: float) -> bool:
+        if self is Sense.LE:
+            return value <= threshold
+        if self is Sense.GE:
+            return value >= threshold
+        return value > threshold
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    """The outcome of one property check.
+
+    statistic : the CONTRACT statistic (None when the family is empty).
+    threshold : C * L^p * g, the explicit bound it is compared with (None when not applicable).
+    g : the scale g(n, S, m); empirical_constant = statistic / g.
+    lower, upper : a searched / proved interval for the true value, where one is reported.
+    witness : indices (0-based) or a direction realising ``statistic``.
+    """
+
+    eq: str
+    name: str
+    status: Status
+    sense: Sense
+    statistic: float | None
+    threshold: float | None
+    method: str
+    C: float | None = None
+    p: float | None = None
+    g: float | None = None
+    g_formula: str = ""
+    lower: float | None = None
+    upper: float | None = None
+    witness: Mapping[str, Any] | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def empirical_constant(self) -> float | None:
+        if self.statistic is None or not self.g:
+            return None
+        return self.statistic / self.g
+
+    def to_json(self) -> dict:
+        d = {"status": self.status.value, "statistic": self.statistic, "threshold": self.threshold,
+             "method": self.method, "sense": self.sense.value, "name": self.name,
+             "empirical_constant": self.empirical_constant,
+             "rule": {"C": self.C, "p": self.p, "g": self.g, "g_formula": self.g_formula},
+             "details": dict(self.details)}
+        if self.lower is not None or self.upper is not None:
+            d["lower"], d["upper"] = self.lower, self.upper
+        if self.witness is not None:
+            d["witness"] = dict(self.witness)
+        return d
+
+
+def decide(sense: Sense, threshold: float, *, exact: float | None = None, lower: float | None = None,
+           upper: float | None = None) -> Status:
+    """Status from an exact value, or from a searched/proved interval [lower, upper].
+
+    For ``<=``: certified if the proved ``upper`` is within the threshold, violated if the witnessed
+    ``lower`` is beyond it, passed otherwise; mirrored for ``>=``.
+    """
+    if exact is not None:
+        return Status.CERTIFIED if sense.holds(exact, threshold) else Status.VIOLATED
+    if sense is Sense.LE:
+        if upper is not None and upper <= threshold:
+            return Status.CERTIFIED
+        if lower is not None and lower > threshold:
+            return Status.VIOLATED
+        return Status.PASSED
+    if lower is not None and sense.holds(lower, threshold):
+        return Status.CERTIFIED
+    if upper is not None and not sense.holds(upper, threshold):
+        return Status.VIOLATED
+    return Status.PASSED
+
+
+def finite_or_none(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
