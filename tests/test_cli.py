@@ -1,0 +1,135 @@
+"""The command line: verify on given arrays, exit codes, one-line errors, nothing half-written."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from qrcheck.cli import app
+
+runner = CliRunner()
+STATUSES = {"certified", "passed", "violated", "vacuous", "not_applicable"}
+
+
+@pytest.fixture
+def arrays(tmp_path):
+    """Arrays qrcheck did not sample: a different generator and a Gaussian z0."""
+    rng = np.random.default_rng(2024)
+    n, S, m = 15, 60, 20
+    X = rng.standard_normal((n, m))
+    X /= np.linalg.norm(X, axis=0)
+    arr = {"X": X, "W0": rng.standard_normal((S, n)), "z0": rng.standard_normal(S)}
+    paths = {}
+    for k, a in arr.items():
+        paths[k] = tmp_path / f"{k}.npy"
+        np.save(paths[k], a)
+    return arr, paths
+
+
+def independent_statistics(X, W0, z0):
+    P = W0 @ X
+    F = np.maximum(P, 0)
+    G = np.abs(X.T @ X - np.diag(np.diag(X.T @ X)))
+    a = np.sort(np.abs(P), axis=0)
+    S = W0.shape[0]
+    return {"19": G.max(), "22": np.sqrt((W0 ** 2).sum(axis=1)).min(),
+            "23": max(np.abs(W0).max(), np.abs(z0).max()),
+            "24": int((np.abs(z0) >= np.sort(np.abs(z0))[::-1][int(np.ceil(S / 2)) - 1]).sum()),
+            "25": np.abs(P).min(), "26": np.abs(P).max(), "27": np.abs(F.T @ z0).max(),
+            "28": (np.arange(1, S + 1)[:, None] / (S * a + 1)).max(),
+            "29": np.linalg.svd(F, compute_uv=False)[-1] ** 2}
+
+
+def test_verify_on_given_arrays_reproduces_statistics(arrays, tmp_path):
+    arr, p = arrays
+    out = tmp_path / "c.json"
+    r = runner.invoke(app, ["verify", "--X", str(p["X"]), "--W0", str(p["W0"]), "--z0", str(p["z0"]),
+                            "--no-gd", "--out", str(out)])
+    assert r.exit_code in (0, 1), r.output
+    cert = json.loads(out.read_text())
+    assert sorted(cert["properties"], key=int) == [str(k) for k in range(19, 31)]
+    assert all(v["status"] in STATUSES for v in cert["properties"].values())
+    for eq, v in independent_statistics(arr["X"], arr["W0"], arr["z0"]).items():
+        assert cert["properties"][eq]["statistic"] == pytest.approx(v, rel=1e-7), eq
+    for k, a in arr.items():
+        assert cert["inputs"][k]["sha256"] == hashlib.sha256(np.ascontiguousarray(a, "<f8").tobytes()).hexdigest()
+        assert cert["inputs"][k]["source"] == "file" and cert["inputs"][k]["shape"] == list(a.shape)
+    assert cert["inputs"]["y"]["source"] == "sampled"
+    assert (cert["parameters"]["n"], cert["parameters"]["S"], cert["parameters"]["m"]) == (15, 60, 20)
+    assert cert["gd"]["status"] == "not_run" and cert["gd"]["ran"] is False
+
+
+def test_verify_runs_gd_and_exit_code_follows_verdict(tmp_path):
+    out = tmp_path / "c.json"
+    r = runner.invoke(app, ["verify", "--n", "20", "--S", "80", "--m", "20", "--seed", "3", "--out", str(out)])
+    cert = json.loads(out.read_text())
+    assert cert["gd"]["ran"] and cert["gd"]["status"] in ("converged", "diverged", "max_steps")
+    assert r.exit_code == (0 if cert["verdict"].startswith("pass") else 1)
+
+
+def test_same_inputs_same_certificate_apart_from_timing(tmp_path):
+    texts = []
+    for name in ("a.json", "b.json"):
+        runner.invoke(app, ["verify", "--n", "10", "--S", "30", "--m", "12", "--out", str(tmp_path / name)])
+        c = json.loads((tmp_path / name).read_text())
+        for k in ("created",):
+            c.pop(k)
+        for k in ("wall_seconds", "seconds_per_step"):
+            c["gd"].pop(k, None)
+        texts.append(json.dumps(c, sort_keys=True))
+    assert texts[0] == texts[1]
+
+
+def bad_X(tmp_path, kind):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 7))
+    X /= np.linalg.norm(X, axis=0)
+    args = []
+    if kind == "nan":
+        X[2, 3] = np.nan
+    np.save(tmp_path / "X.npy", X)
+    args = ["--X", str(tmp_path / "X.npy"), "--S", "10"]
+    if kind == "shape":
+        np.save(tmp_path / "W0.npy", rng.standard_normal((10, 6)))
+        args += ["--W0", str(tmp_path / "W0.npy")]
+    return args
+
+
+@pytest.mark.parametrize("case", ["nan", "shape", "n0", "S-3", "eta", "profile", "labels"])
+def test_bad_input_exits_2_one_line_no_file(tmp_path, case):
+    out = tmp_path / "c.json"
+    fixed = {"n0": ["--n", "0"], "S-3": ["--S", "-3"], "eta": ["--eta-w", "-1"],
+             "profile": ["--profile", "nonexistent"], "labels": ["--labels", "weird"]}
+    args = fixed[case] if case in fixed else bad_X(tmp_path, case)
+    proc = subprocess.run([sys.executable, "-m", "qrcheck", "verify", *args, "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() and not list(tmp_path.glob(".c.json*"))
+
+
+def test_unknown_option_is_one_line_exit_2():
+    proc = subprocess.run([sys.executable, "-m", "qrcheck", "verify", "--bogus"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1
+
+
+def test_properties_lists_every_checker():
+    r = runner.invoke(app, ["properties"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0
+    for k in range(19, 31):
+        assert f"│ {k} │" in r.output
+
+
+def test_table_readable_at_100_columns(tmp_path):
+    r = runner.invoke(app, ["verify", "--n", "10", "--S", "30", "--m", "12", "--no-gd"], env={"COLUMNS": "100"})
+    assert max(len(line) for line in r.output.splitlines()) <= 100
+    for k in range(19, 31):
+        assert str(k) in r.output

@@ -1,0 +1,172 @@
+"""The nine directly computable properties against independent brute-force computations, the
+registry, thresholds and statuses (issue 2).
+
+Cases come from one generator, ``exact_cases``: every registered checker whose module declares it
+exact is paired with every test draw; ids are the property name plus the draw's parameters.
+"""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from qrcheck import properties
+from qrcheck.context import Context
+from qrcheck.draw import make_draw
+from qrcheck.profiles import PAPER, Rule, load_profile
+from qrcheck.properties import RegistryError, registry
+from qrcheck.results import Status
+
+DRAWS = [dict(n=6, S=9, m=7, seed=1), dict(n=12, S=40, m=15, seed=2, z_dist="gaussian"),
+         dict(n=20, S=30, m=25, seed=3)]
+
+
+def relu(x):
+    return x if x > 0 else 0.0
+
+
+def brute(eq, d):
+    """Independent computation of each exact CONTRACT statistic with explicit loops."""
+    X, W0, z0 = d.X, d.W0, d.z0
+    n, m = X.shape
+    S = W0.shape[0]
+    P = [[sum(W0[nu, i] * X[i, j] for i in range(n)) for j in range(m)] for nu in range(S)]
+    if eq == "19":
+        return max(abs(sum(X[i, j] * X[i, k] for i in range(n))) for j in range(m) for k in range(m) if j != k)
+    if eq == "22":
+        return min(math.sqrt(sum(W0[nu, i] ** 2 for i in range(n))) for nu in range(S))
+    if eq == "23":
+        return max(max(abs(v) for v in W0.ravel()), max(abs(v) for v in z0))
+    if eq == "24":
+        zeta0 = sorted((abs(v) for v in z0), reverse=True)[math.ceil(S / 2) - 1]
+        return sum(1 for v in z0 if abs(v) >= zeta0)
+    if eq == "25":
+        return min(abs(P[nu][j]) for nu in range(S) for j in range(m))
+    if eq == "26":
+        return max(abs(P[nu][j]) for nu in range(S) for j in range(m))
+    if eq == "27":
+        return max(abs(sum(z0[nu] * relu(P[nu][j]) for nu in range(S))) for j in range(m))
+    if eq == "28":  # every R that matters is one of the |P| values of the column
+        best = 0.0
+        for j in range(m):
+            col = [abs(P[nu][j]) for nu in range(S)]
+            for R in col:
+                best = max(best, sum(1 for v in col if v <= R) / (S * R + 1))
+        return best
+    if eq == "29":  # lambda_min(F^T F) = sigma_min(F)^2 via the SVD (S >= m in these draws)
+        F = np.array([[relu(P[nu][j]) for j in range(m)] for nu in range(S)])
+        return float(np.linalg.svd(F, compute_uv=False)[-1] ** 2)
+    raise KeyError(eq)
+
+
+EXACT = {"19", "22", "23", "24", "25", "26", "27", "28", "29"}
+
+
+def exact_cases():
+    for checker in registry():
+        if checker.eq in EXACT:
+            for kw in DRAWS:
+                yield pytest.param(checker, kw, id=f"{checker.name}-" + "-".join(f"{k}{v}" for k, v in kw.items()))
+
+
+@pytest.mark.parametrize("checker, kw", list(exact_cases()))
+def test_exact_statistic_matches_brute_force(checker, kw):
+    d = make_draw(**kw)
+    r = checker.check(Context(d, PAPER))
+    assert r.statistic == pytest.approx(brute(checker.eq, d), rel=1e-9, abs=1e-12)
+    assert r.status in (Status.CERTIFIED, Status.VIOLATED, Status.VACUOUS)
+    if r.g:
+        assert r.empirical_constant == pytest.approx(r.statistic / r.g)
+
+
+def test_registry_has_all_twelve_sorted():
+    eqs = [c.eq for c in registry()]
+    assert eqs[:12] == [str(k) for k in range(19, 31)]
+    assert len(set(c.name for c in registry())) == len(registry())
+    for c in registry():
+        assert c.statement and c.statistic and c.sense and c.check.__doc__
+
+
+def fake_ep(name, obj):
+    return SimpleNamespace(name=name, value=f"fake:{name}", load=lambda: obj)
+
+
+class Extra(properties.Checker):
+    eq = "31"
+    name = "extra"
+    statement = "a third-party property"
+    statistic = "zero"
+    sense = properties.Sense.LE
+
+    def check(self, ctx):
+        return self.result(ctx, statistic=0.0, method="exact", threshold=1.0)
+
+
+def test_entry_point_plugins_load_sorted_and_duplicates_rejected(monkeypatch):
+    monkeypatch.setattr(properties, "entry_points", lambda group: [fake_ep("extra", Extra)])
+    registry.cache_clear()
+    try:
+        assert [c.eq for c in registry()][-1] == "31"
+        dup = type("Dup", (Extra,), {"eq": "19", "name": "dup"})
+        monkeypatch.setattr(properties, "entry_points", lambda group: [fake_ep("dup", dup)])
+        registry.cache_clear()
+        with pytest.raises(RegistryError, match="duplicate property checker '19'"):
+            registry()
+        monkeypatch.setattr(properties, "entry_points", lambda group: [fake_ep("bad", object())])
+        registry.cache_clear()
+        with pytest.raises(RegistryError, match="not a qrcheck Checker"):
+            registry()
+    finally:
+        registry.cache_clear()
+
+
+def test_paper_thresholds_are_explicit():
+    d = make_draw(n=100, S=500, m=300)
+    ctx = Context(d, PAPER)
+    L = math.log(100 * 500)
+    res = {c.eq: c.check(ctx) for c in registry()}
+    assert res["19"].threshold == pytest.approx(2 * L / 10)           # proof of (19): 2 L n^{-1/2}
+    assert res["22"].threshold == pytest.approx(math.sqrt(100 / 2))   # ||row||^2 >= n/2
+    assert res["24"].threshold == pytest.approx(500 / L)
+    assert res["27"].threshold == pytest.approx(L * math.sqrt(500))
+    assert res["21"].details["n_star"] == math.ceil(100 * math.log(100) ** 2)
+    # (19) can never exceed 1, and 2L/sqrt(n) > 1 here: flagged vacuous, never certified
+    assert res["19"].status is Status.VACUOUS
+    assert res["21"].status is Status.VACUOUS                          # n* > m: empty family
+    assert res["30"].status is Status.NOT_APPLICABLE                   # m > n S^{1/2} / L
+    assert res["24"].details["zeta0"] == 1.0 and res["24"].statistic == 500  # Rademacher: Gamma_0 = [S]
+
+
+def test_custom_profile_makes_19_bind_and_witness_recomputes(tmp_path):
+    f = tmp_path / "p.toml"
+    f.write_text('name = "tight"\n[threshold."19"]\nC = 0.01\np = 0\n')
+    prof = load_profile(str(f))
+    assert prof.rule("19") == Rule(0.01, 0.0) and prof.rule("22") == PAPER.rule("22")
+    d = make_draw(n=10, S=20, m=30, seed=5)
+    r = registry()[0].check(Context(d, prof))
+    j, k = r.witness["pair"]
+    assert r.status is Status.VIOLATED
+    assert abs(d.X[:, j] @ d.X[:, k]) == pytest.approx(r.statistic)
+    assert r.threshold == pytest.approx(0.01 / math.sqrt(10))
+
+
+@pytest.mark.parametrize("text, match", [
+    ("[threshold.\"99\"]\nC = 1\n", "names no property"),
+    ("bogus = 1\n", "unknown key"),
+    ("[n_star]\nC = \"x\"\n", "finite number"),
+    ("this is not toml", "cannot parse"),
+])
+def test_bad_profiles(tmp_path, text, match):
+    f = tmp_path / "p.toml"
+    f.write_text(text)
+    with pytest.raises(Exception, match=match):
+        load_profile(str(f))
+
+
+def test_zeta0_floor_violation_is_reported():
+    d = make_draw(n=5, S=40, m=6, seed=1, z_dist="gaussian")
+    z0 = np.where(np.arange(40) < 30, 1e-6, 1.0)  # only 10 of 40 entries are large
+    d2 = type(d)(X=d.X, W0=d.W0, z0=z0, y=d.y)
+    r = registry()[5].check(Context(d2, PAPER))
+    assert r.eq == "24" and r.status is Status.VIOLATED and r.details["zeta0"] == 1e-6
