@@ -170,6 +170,163 @@ def list_properties() -> None:
     out.print(t)
 
 
+def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Optional[str]):
+    """Run :func:`qrcheck.experiments.run_sweep` under a rich progress bar (runs, ETA) on stderr."""
+    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+
+    from .experiments import run_sweep
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err) as progress:
+        task = progress.add_task("runs", total=None)
+        counts = {"failed": 0}
+
+        def on_start(todo: int, skipped: int) -> None:
+            progress.update(task, total=todo, description=f"runs ({skipped} already finished)")
+
+        def on_result(spec, result) -> None:
+            counts["failed"] += not result.ok
+            note = f" {counts['failed']} failed" if counts["failed"] else ""
+            progress.update(task, advance=1, description=f"runs: last {spec.run_id} {result.seconds:.1f}s{note}")
+
+        return run_sweep(specs, out_dir, workers=workers, scheduler=scheduler, on_start=on_start,
+                         on_result=on_result)
+
+
+def _print_sweep_summary(report, outputs) -> None:
+    from .experiments import QUANTITIES, format_range
+
+    t = Table(title=f"sweep: {report.total} runs, {report.skipped} already finished, {report.completed} "
+                    f"completed now, {report.failed} failed; {report.wall_seconds:.1f} s ({report.backend})",
+              title_justify="left")
+    for col in ("S", "m", "runs", "conv.", "T", "kappa_H", "|D|", "||W_T-W_0||_F"):
+        t.add_column(col, justify="right" if col in ("S", "m", "runs", "conv.") else "left")
+    for c in outputs.cells:
+        t.add_row(str(c.S), str(c.m), str(c.runs), f"{c.converged}/{c.gd_ran}",
+                  *(format_range(c.quantity(q), q) for q in QUANTITIES))
+    out.print(t)
+    for r in outputs.rows:
+        if r.error:
+            err.print(f"run {r.run_id} failed: {r.error}", style="red", highlight=False, soft_wrap=True)
+    out.print(f"summary: {outputs.summary_csv}  table: {outputs.table_md}  figures: "
+              + (f"{len(outputs.figures)} in {outputs.figures[0].parent}" if outputs.figures
+                 else f"none ({outputs.figures_skipped or 'disabled'})"), highlight=False)
+
+
+def _effort(subset_samples: int, restarts: int, iterations: int, time_budget: Optional[float]):
+    from .context import Effort
+
+    return Effort(subset_samples, restarts, iterations, time_budget)
+
+
+@app.command()
+def sweep(
+    S: Annotated[str, typer.Option("--S", help="Neuron counts: 100,200 or START:STOP:STEP (STOP included).")],
+    m: Annotated[str, typer.Option("--m", help="Data sizes: 100,200 or START:STOP:STEP (STOP included).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Sweep folder: runs/, summary.csv, table.md, figures/.")],
+    n: Annotated[int, typer.Option("--n", help="Input dimension.")] = 100,
+    reps: Annotated[int, typer.Option(help="Runs per (S, m), each with its own derived seed.")] = 1,
+    seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
+    z_dist: Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.")] = "rademacher",
+    profile: Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")] = "paper",
+    eta_w: Annotated[float, typer.Option("--eta-w", help="First-layer rate.")] = 1e-3,
+    paper_rates: Annotated[bool, typer.Option("--paper-rates", help="eta_w per the paper's Section 4 (5e-4 for S=500, 2e-4 for S=1000 when m>=900, else 1e-3).")] = False,
+    eta_z: Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")] = 0.0,
+    labels: Annotated[str, typer.Option(help="gaussian, low, high or local.")] = "gaussian",
+    tol: Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")] = 1e-3,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
+    no_gd: Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")] = False,
+    require: Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")] = "regime",
+    subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
+    restarts: Annotated[int, typer.Option(help="Starts of each adversarial search.")] = 4,
+    iterations: Annotated[int, typer.Option(help="Steps per search start.")] = 30,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")] = None,
+    figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")] = True,
+) -> None:
+    """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/."""
+    from .experiments import paper_eta_w, parse_int_list, plan_grid, rebuild_outputs
+    from .verify import VerifyConfig
+
+    try:
+        template = VerifyConfig(n=n, seed=seed, z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w,
+                                eta_z=eta_z, tol=tol, max_steps=max_steps, no_gd=no_gd, force=force,
+                                require=require, effort=_effort(subset_samples, restarts, iterations, time_budget))
+        template.validate()
+        specs = plan_grid(template, parse_int_list(S, "S"), parse_int_list(m, "m"), reps, seed,
+                          eta_w=paper_eta_w if paper_rates else None)
+        report = _sweep_progress(specs, out_dir, workers, scheduler)
+        outputs = rebuild_outputs(out_dir, figures=figures)
+    except InputError as exc:
+        raise fail(str(exc))
+    _print_sweep_summary(report, outputs)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command()
+def reproduce(
+    which: Annotated[str, typer.Argument(help="table1, table2 or local (the paper's Section 4).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder of the reproduction (a sweep folder).")],
+    reps: Annotated[Optional[int], typer.Option(help="Runs per cell (default: the paper's counts).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A small subset, for smoke testing.")] = False,
+    seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
+    subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
+    restarts: Annotated[int, typer.Option(help="Starts of each adversarial search.")] = 4,
+    iterations: Annotated[int, typer.Option(help="Steps per search start.")] = 30,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")] = None,
+    figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")] = True,
+) -> None:
+    """Rerun the paper's Table 1, Table 2 or local-labels experiment and compare with its published ranges."""
+    from .experiments import QUANTITIES, reproduce_plan, write_comparison
+    from .verify import VerifyConfig
+
+    try:
+        template = VerifyConfig(max_steps=max_steps, effort=_effort(subset_samples, restarts, iterations, time_budget))
+        specs = reproduce_plan(which, template, reps=reps, quick=quick, base_seed=seed)
+        report = _sweep_progress(specs, out_dir, workers, scheduler)
+        rep = write_comparison(which, out_dir, figures=figures)
+    except InputError as exc:
+        raise fail(str(exc))
+    _print_sweep_summary(report, rep.outputs)
+    if rep.local:
+        t = Table(title="local labels: converged runs, ours vs the paper", title_justify="left")
+        for col in ("m", "eta_w", "paper", "ours", "same majority"):
+            t.add_column(col)
+        for c in rep.local:
+            t.add_row(str(c.m), f"{c.eta_w:g}", f"{c.paper_converged}/{c.paper_runs}", f"{c.converged}/{c.runs}",
+                      "-" if c.same_majority is None else ("yes" if c.same_majority else "[red]NO[/]"))
+        out.print(t)
+    if rep.comparisons:
+        t = Table(title=f"ours (mean) against the paper's {which} (min-max); in range?", title_justify="left")
+        t.add_column("S", justify="right")
+        t.add_column("m", justify="right")
+        for q in QUANTITIES:
+            t.add_column(q)
+        by_cell: dict = {}
+        for c in rep.comparisons:
+            by_cell.setdefault((c.S, c.m), {})[c.quantity] = c
+        for (S_, m_), qs in by_cell.items():
+            cells = []
+            for q in QUANTITIES:
+                c = qs[q]
+                mark = "-" if c.in_range is None else ("[green]in[/]" if c.in_range else "[red]OUT[/]")
+                ours = "-" if c.ours is None else f"{c.ours.mean:.4g}"
+                paper = "-" if c.paper is None else f"{c.paper.min:g}-{c.paper.max:g}"
+                cells.append(f"{ours} {mark} ({paper})")
+            t.add_row(str(S_), str(m_), *cells)
+        judged = [c for c in rep.comparisons if c.in_range is not None]
+        t.caption = f"{sum(c.in_range for c in judged)} of {len(judged)} in range; details in {rep.comparison_md}"
+        out.print(t)
+    else:
+        out.print(f"comparison: {rep.comparison_md}", highlight=False)
+    raise typer.Exit(1 if report.failed else 0)
+
+
 def main() -> None:
     """Console entry point: usage errors and unexpected failures become one line on stderr, exit 2.
 

@@ -1,0 +1,913 @@
+"""Experiments at scale: sweeps of ``verify`` over (S, m, rep) and the paper's Section 4 grids.
+
+A sweep is a tuple of :class:`RunSpec` (one ``VerifyConfig`` per (S, m, rep)). :func:`run_sweep`
+runs the unfinished ones on a local process pool or on an existing Dask cluster and writes each
+certificate to ``DIR/runs/<run_id>.json`` (temporary name + rename); :func:`rebuild_outputs` then
+rebuilds ``summary.csv``, ``table.md`` and ``figures/`` from ``DIR/runs/`` alone.
+
+Seeds: run (n, S, m, rep) of base seed ``b`` uses
+``seed = SeedSequence(entropy=b, spawn_key=(n, S, m, rep)).generate_state(1, uint64)[0] >> 1``
+(:func:`derive_seed`), which depends on nothing else, so extending a grid or resuming never changes
+a run's seed, and a local and a Dask run of the same spec draw identical (X, W0, z0, y).
+
+Quantities tabulated (paper Section 4, Table 1): the stopping time ``T`` of (12),
+``kappa_H = lambda_min(H_T) / lambda_min(H_0)``, ``|D|`` and ``||W_T - W_0||_F``; the figures plot
+``kappa_H`` (Figure 1), ``kappa_D = |D| / (m S)`` against ``(m / (n S))^{1/3}`` (Figure 2, from (62))
+and ``kappa_W = ||W_T - W_0||_F / m^{1/2}`` (Figure 3, cf. (32)).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import InputError
+from .certificate import dumps, write_atomic
+from .verify import VerifyConfig, verify
+
+PROPERTY_EQS = tuple(str(e) for e in range(19, 31))
+QUANTITIES = ("T", "kappa_H", "D", "W_distance")
+QUANTITY_LABELS = {"T": "T", "kappa_H": "kappa_H", "D": "|D|", "W_distance": "||W_T - W_0||_F"}
+# columns of summary.csv that measure time, not the computation (ignored when comparing sweeps)
+TIMING_COLUMNS = ("wall_seconds", "seconds_per_step")
+RUNS = "runs"
+ERROR_SUFFIX = ".error.json"
+BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+            "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+# --------------------------------------------------------------------------------------------
+# planning
+
+def paper_eta_w(S: int, m: int) -> float:
+    """The paper's first-layer rate for Table 1 (Section 4): ``eta_w = 1e-3``, lowered to ``5e-4`` for
+    S = 500 and to ``2e-4`` for S = 1000 when m >= 900. Other (S, m) get ``1e-3``."""
+    if m >= 900 and S == 500:
+        return 5e-4
+    if m >= 900 and S == 1000:
+        return 2e-4
+    return 1e-3
+
+
+def derive_seed(base_seed: int, n: int, S: int, m: int, rep: int) -> int:
+    """Seed of run (n, S, m, rep): the first 64-bit word of
+    ``SeedSequence(entropy=base_seed, spawn_key=(n, S, m, rep))``, shifted right by one (so it is a
+    non-negative 63-bit integer). Independent of the grid the run belongs to."""
+    ss = np.random.SeedSequence(entropy=int(base_seed), spawn_key=(int(n), int(S), int(m), int(rep)))
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def parse_int_list(text: str, name: str) -> tuple[int, ...]:
+    """``"100,200,500"`` or ``"100:1000:100"`` (START:STOP:STEP, STOP included) or a mix of both
+    separated by commas -> sorted distinct positive integers."""
+    values: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if ":" in part:
+                fields = [int(x) for x in part.split(":")]
+                if len(fields) != 3:
+                    raise ValueError
+                start, stop, step = fields
+                if step <= 0 or stop < start:
+                    raise InputError(f"--{name}: range {part!r} needs STEP > 0 and STOP >= START")
+                values.update(range(start, stop + 1, step))
+            else:
+                values.add(int(part))
+        except ValueError:
+            raise InputError(f"--{name}: cannot read {part!r}; give a list like 100,200 or a range "
+                             "START:STOP:STEP") from None
+    if not values:
+        raise InputError(f"--{name}: no values given")
+    bad = [v for v in values if v <= 0]
+    if bad:
+        raise InputError(f"--{name}: values must be positive integers, got {bad[0]}")
+    return tuple(sorted(values))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: ``config`` is the full verify configuration (its n, S, m, seed set)."""
+
+    rep: int
+    config: VerifyConfig
+
+    @property
+    def S(self) -> int:
+        return int(self.config.S)
+
+    @property
+    def m(self) -> int:
+        return int(self.config.m)
+
+    @property
+    def n(self) -> int:
+        return int(self.config.n)
+
+    @property
+    def run_id(self) -> str:
+        return f"S{self.S}_m{self.m}_rep{self.rep}"
+
+    def verify_command(self) -> list[str]:
+        """The ``qrcheck verify`` command line that repeats this run on its own."""
+        c = self.config
+        cmd = ["qrcheck", "verify", "--n", str(c.n), "--S", str(c.S), "--m", str(c.m), "--seed", str(c.seed),
+               "--z-dist", c.z_dist, "--profile", c.profile, "--eta-w", repr(c.eta_w), "--eta-z", repr(c.eta_z),
+               "--labels", c.labels, "--tol", repr(c.tol), "--max-steps", str(c.max_steps), "--require", c.require,
+               "--subset-samples", str(c.effort.subset_samples), "--restarts", str(c.effort.restarts),
+               "--iterations", str(c.effort.iterations)]
+        if c.effort.time_budget is not None:
+            cmd += ["--time-budget", repr(c.effort.time_budget)]
+        cmd += [flag for flag, on in (("--no-gd", c.no_gd), ("--force", c.force)) if on]
+        return cmd
+
+
+def plan_grid(template: VerifyConfig, S_values: Iterable[int], m_values: Iterable[int], reps: int,
+              base_seed: int = 0, eta_w: Callable[[int, int], float] | None = None) -> tuple[RunSpec, ...]:
+    """Every (S, m, rep), rep = 0..reps-1, with ``template``'s options, n from the template, the seed
+    from :func:`derive_seed` and, when ``eta_w`` is given, the rate ``eta_w(S, m)``."""
+    if template.n is None or int(template.n) <= 0:
+        raise InputError("--n must be a positive integer")
+    if reps < 1:
+        raise InputError(f"--reps must be >= 1, got {reps}")
+    specs = []
+    for S in sorted(set(S_values)):
+        for m in sorted(set(m_values)):
+            for rep in range(reps):
+                cfg = dataclasses.replace(template, S=int(S), m=int(m),
+                                          seed=derive_seed(base_seed, template.n, S, m, rep),
+                                          X=None, W0=None, z0=None, y=None)
+                if eta_w is not None:
+                    cfg = dataclasses.replace(cfg, eta_w=float(eta_w(S, m)))
+                specs.append(RunSpec(rep, cfg))
+    return tuple(specs)
+
+
+# --------------------------------------------------------------------------------------------
+# running
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a worker sends back: the certificate, or the error that stopped the run."""
+
+    run_id: str
+    certificate: dict | None
+    error: str | None
+    traceback: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.certificate is not None
+
+
+def execute(spec: RunSpec) -> RunOutcome:
+    """Run verify for one spec; never raises (an exception becomes ``RunOutcome.error``)."""
+    t0 = time.perf_counter()
+    try:
+        outcome = verify(spec.config, command=spec.verify_command())
+        return RunOutcome(spec.run_id, outcome.certificate, None, None, time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+        return RunOutcome(spec.run_id, None, f"{exc.__class__.__name__}: {exc}", traceback.format_exc(),
+                          time.perf_counter() - t0)
+
+
+def blas_threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """floor(cores / workers), at least 1, so that workers x threads <= cores (when workers <= cores)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def _init_worker(threads: int) -> None:
+    """Pool initializer: cap BLAS/OpenMP threads of this worker to ``threads`` (threadpoolctl for the
+    libraries already loaded, environment variables for any loaded later)."""
+    for var in BLAS_ENV:
+        os.environ[var] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """Counts of one ``run_sweep`` call; ``failed_ids`` are the runs recorded with an error."""
+
+    total: int
+    skipped: int
+    completed: int
+    failed: int
+    failed_ids: tuple[str, ...]
+    wall_seconds: float
+    backend: str
+
+
+def runs_dir(out_dir: str | Path) -> Path:
+    return Path(out_dir) / RUNS
+
+
+def load_certificate(path: Path) -> dict | None:
+    """The certificate at ``path`` if it exists and parses as a certificate, else None."""
+    try:
+        cert = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cert, dict) or not isinstance(cert.get("parameters"), dict) or "gd" not in cert:
+        return None
+    return cert
+
+
+def _mismatch(spec: RunSpec, cert: dict) -> str | None:
+    """The first parameter in which ``cert`` differs from ``spec``, or None."""
+    from .profiles import load_profile
+
+    c, p = spec.config, cert["parameters"]
+    want = {"n": c.n, "S": c.S, "m": c.m, "seed": c.seed, "eta_w": c.eta_w, "eta_z": c.eta_z,
+            "labels": c.labels, "z_dist": c.z_dist, "tol": c.tol, "max_steps": c.max_steps,
+            "require": c.require, "force": c.force, "no_gd": c.no_gd, "profile": load_profile(c.profile).name}
+    for k, v in want.items():
+        if k in p and p[k] != v:
+            return f"{k} = {p[k]!r} there, {v!r} here"
+    return None
+
+
+class _DirLock:
+    """An exclusive ``flock`` on DIR/.lock for the life of a sweep (released if the process dies)."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / ".lock"
+        self.fh = None
+
+    def __enter__(self) -> "_DirLock":
+        import fcntl
+
+        self.fh = open(self.path, "a")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise InputError(f"--out: another sweep is running in {self.path.parent}") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.fh.close()
+
+
+def _record(rdir: Path, spec: RunSpec, result: RunOutcome) -> None:
+    """Write a certificate (or the error record) atomically and drop the stale counterpart."""
+    cert_path, err_path = rdir / f"{spec.run_id}.json", rdir / f"{spec.run_id}{ERROR_SUFFIX}"
+    if result.ok:
+        write_atomic(cert_path, dumps(result.certificate))
+        err_path.unlink(missing_ok=True)
+    else:
+        c = spec.config
+        record = {"run_id": spec.run_id, "rep": spec.rep, "error": result.error, "traceback": result.traceback,
+                  "seconds": result.seconds, "command": spec.verify_command(),
+                  "parameters": {"n": c.n, "S": c.S, "m": c.m, "seed": c.seed, "eta_w": c.eta_w,
+                                 "eta_z": c.eta_z, "labels": c.labels, "z_dist": c.z_dist, "tol": c.tol,
+                                 "profile": c.profile}}
+        write_atomic(err_path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def pending(specs: Sequence[RunSpec], out_dir: str | Path) -> tuple[RunSpec, ...]:
+    """The specs without a finished run: a run is finished iff ``runs/<run_id>.json`` exists and
+    parses. Raises InputError when a finished run was made with other parameters."""
+    rdir = runs_dir(out_dir)
+    todo = []
+    for spec in specs:
+        cert = load_certificate(rdir / f"{spec.run_id}.json")
+        if cert is None:
+            todo.append(spec)
+            continue
+        why = _mismatch(spec, cert)
+        if why is not None:
+            raise InputError(f"--out: {rdir / (spec.run_id + '.json')} was made with other parameters "
+                             f"({why}); use another --out folder")
+    return tuple(todo)
+
+
+def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | None = None,
+              scheduler: str | None = None, on_start: Callable[[int, int], None] | None = None,
+              on_result: Callable[[RunSpec, RunOutcome], None] | None = None) -> SweepReport:
+    """Run every unfinished spec and record it in ``out_dir/runs/``.
+
+    Local (default): a ``spawn`` process pool of ``workers`` processes (default: the number of cores),
+    each capped to :func:`blas_threads_per_worker` BLAS threads. ``scheduler``: the address of an
+    existing ``dask.distributed`` scheduler; the same :func:`execute` tasks run there and only the
+    results come back, so the workers need qrcheck installed but no shared file system.
+    ``on_start(to_run, skipped)`` is called once, ``on_result(spec, outcome)`` after each run.
+    """
+    t0 = time.perf_counter()
+    ids = [s.run_id for s in specs]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError(f"the sweep lists run {dup} twice")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out: {out_dir} is not a folder")
+    rdir = runs_dir(out_dir)
+    rdir.mkdir(parents=True, exist_ok=True)
+    with _DirLock(out_dir):
+        for stale in rdir.glob(".*.tmp"):  # left by a killed writer; nobody else writes here (lock)
+            stale.unlink(missing_ok=True)
+        todo = pending(specs, out_dir)
+        if on_start:
+            on_start(len(todo), len(specs) - len(todo))
+        failed: list[str] = []
+
+        def handle(spec: RunSpec, result: RunOutcome) -> None:
+            _record(rdir, spec, result)
+            if not result.ok:
+                failed.append(spec.run_id)
+            if on_result:
+                on_result(spec, result)
+
+        if not todo:
+            backend = "none"
+        elif scheduler:
+            backend = f"dask {scheduler}"
+            _run_dask(todo, scheduler, handle)
+        else:
+            workers = min(workers or os.cpu_count() or 1, len(todo))
+            backend = f"local pool, {workers} worker(s) x {blas_threads_per_worker(workers)} BLAS thread(s)"
+            _run_local(todo, workers, handle)
+    return SweepReport(total=len(specs), skipped=len(specs) - len(todo), completed=len(todo) - len(failed),
+                       failed=len(failed), failed_ids=tuple(sorted(failed)),
+                       wall_seconds=time.perf_counter() - t0, backend=backend)
+
+
+def _run_local(todo: Sequence[RunSpec], workers: int, handle: Callable[[RunSpec, RunOutcome], None]) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(blas_threads_per_worker(workers),))
+    try:
+        futures = {pool.submit(execute, spec): spec for spec in todo}
+        for fut in as_completed(futures):
+            spec = futures[fut]
+            try:
+                result = fut.result()
+            except Exception as exc:  # noqa: BLE001 - the worker process died (memory, signal)
+                result = RunOutcome(spec.run_id, None, f"worker lost: {exc.__class__.__name__}: {exc}",
+                                    None, 0.0)
+            handle(spec, result)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # interrupted: do not wait for queued runs
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(todo: Sequence[RunSpec], address: str, handle: Callable[[RunSpec, RunOutcome], None]) -> None:
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:
+        raise InputError("--scheduler needs dask.distributed: pip install 'qrcheck[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except Exception as exc:  # noqa: BLE001 - unreachable or not a scheduler
+        raise InputError(f"--scheduler: cannot connect to {address} ({exc.__class__.__name__}: {exc})") from None
+    with client:
+        futures = client.map(execute, list(todo), pure=False)
+        spec_of = {f.key: s for f, s in zip(futures, todo)}
+        for fut in dask_completed(futures):
+            spec = spec_of[fut.key]
+            try:
+                result = fut.result()
+            except Exception as exc:  # noqa: BLE001 - the worker died (KilledWorker) or similar
+                result = RunOutcome(spec.run_id, None, f"dask task failed: {exc.__class__.__name__}: {exc}",
+                                    None, 0.0)
+            handle(spec, result)
+            fut.release()
+
+
+# --------------------------------------------------------------------------------------------
+# summary
+
+def error_trajectory(cert: dict) -> np.ndarray | None:
+    """||e_t||, t = 0..T, of a certificate's GD phase (None when GD did not run).
+
+    The one place that reads ``gd.error_trajectory``: a plain list of floats, or a dict with the
+    list under ``values`` (for a compact encoding with ``every``-th step kept, ``t`` gives the steps).
+    """
+    traj = cert.get("gd", {}).get("error_trajectory")
+    if traj is None:
+        return None
+    if isinstance(traj, dict):
+        traj = traj.get("values")
+        if traj is None:
+            return None
+    return np.asarray([np.nan if v is None else v for v in traj], dtype=np.float64)
+
+
+def error_trajectory_steps(cert: dict) -> np.ndarray | None:
+    """The steps t of :func:`error_trajectory` (0..T for a full list)."""
+    traj = cert.get("gd", {}).get("error_trajectory")
+    if isinstance(traj, dict) and traj.get("t") is not None:
+        return np.asarray(traj["t"], dtype=np.int64)
+    e = error_trajectory(cert)
+    return None if e is None else np.arange(e.size)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One row of ``summary.csv``. Statuses in :data:`PROPERTY_EQS` order; GD fields None when GD did
+    not run; ``error`` set (and everything from the certificate None) for a failed run.
+
+    D_density = |D| / (m S) (Figure 2); W_per_sqrt_m = ||W_T - W_0||_F / m^{1/2} (Figure 3)."""
+
+    run_id: str
+    n: int
+    S: int
+    m: int
+    rep: int | None
+    seed: int
+    eta_w: float
+    eta_z: float
+    labels: str
+    statuses: tuple[str | None, ...]
+    verdict: str | None
+    gd_status: str | None
+    T: int | None
+    final_error: float | None
+    kappa_H: float | None
+    D: int | None
+    D_density: float | None
+    W_distance: float | None
+    W_per_sqrt_m: float | None
+    z_distance: float | None
+    wall_seconds: float | None
+    seconds_per_step: float | None
+    error: str | None
+
+    @staticmethod
+    def columns() -> tuple[str, ...]:
+        head = ("run_id", "n", "S", "m", "rep", "seed", "eta_w", "eta_z", "labels")
+        tail = ("verdict", "gd_status", "T", "final_error", "kappa_H", "D", "D_density", "W_distance",
+                "W_per_sqrt_m", "z_distance", "wall_seconds", "seconds_per_step", "error")
+        return head + tuple(f"p{eq}" for eq in PROPERTY_EQS) + tail
+
+    def as_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "statuses"}
+        d.update({f"p{eq}": s for eq, s in zip(PROPERTY_EQS, self.statuses)})
+        return {c: d[c] for c in self.columns()}
+
+
+def _rep_of(run_id: str) -> int | None:
+    tail = run_id.rsplit("_rep", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
+
+
+def row_from_certificate(run_id: str, cert: dict) -> RunRow:
+    p, gd = cert["parameters"], cert.get("gd", {})
+    props = cert.get("properties", {})
+    m, S = int(p["m"]), int(p["S"])
+    D, W = gd.get("D"), gd.get("W_distance")
+    return RunRow(run_id=run_id, n=int(p["n"]), S=S, m=m, rep=_rep_of(run_id), seed=int(p["seed"]),
+                  eta_w=p.get("eta_w"), eta_z=p.get("eta_z"), labels=p.get("labels"),
+                  statuses=tuple(props.get(eq, {}).get("status") for eq in PROPERTY_EQS),
+                  verdict=cert.get("verdict"), gd_status=gd.get("status"), T=gd.get("T"),
+                  final_error=gd.get("final_error"), kappa_H=gd.get("kappa_H"), D=D,
+                  D_density=None if D is None else D / (m * S), W_distance=W,
+                  W_per_sqrt_m=None if W is None else W / math.sqrt(m), z_distance=gd.get("z_distance"),
+                  wall_seconds=gd.get("wall_seconds"), seconds_per_step=gd.get("seconds_per_step"), error=None)
+
+
+def row_from_error(record: dict) -> RunRow:
+    p = record["parameters"]
+    return RunRow(run_id=record["run_id"], n=int(p["n"]), S=int(p["S"]), m=int(p["m"]), rep=record.get("rep"),
+                  seed=int(p["seed"]), eta_w=p.get("eta_w"), eta_z=p.get("eta_z"), labels=p.get("labels"),
+                  statuses=(None,) * len(PROPERTY_EQS), verdict=None, gd_status=None, T=None, final_error=None,
+                  kappa_H=None, D=None, D_density=None, W_distance=None, W_per_sqrt_m=None, z_distance=None,
+                  wall_seconds=None, seconds_per_step=None, error=record.get("error") or "unknown error")
+
+
+def collect(out_dir: str | Path) -> tuple[tuple[RunRow, ...], dict[str, dict]]:
+    """Rows of every run in ``out_dir/runs/`` (certificates, then error records of runs without one),
+    sorted by (S, m, rep), and the certificates by run id."""
+    rdir = runs_dir(out_dir)
+    rows, certs = [], {}
+    for path in sorted(rdir.glob("*.json")):
+        if path.name.endswith(ERROR_SUFFIX):
+            continue
+        cert = load_certificate(path)
+        if cert is not None:
+            certs[path.stem] = cert
+            rows.append(row_from_certificate(path.stem, cert))
+    for path in sorted(rdir.glob(f"*{ERROR_SUFFIX}")):
+        run_id = path.name[: -len(ERROR_SUFFIX)]
+        if run_id in certs:
+            continue
+        try:
+            rows.append(row_from_error(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    rows.sort(key=lambda r: (r.S, r.m, -1 if r.rep is None else r.rep, r.run_id))
+    return tuple(rows), certs
+
+
+def summary_csv(rows: Sequence[RunRow]) -> str:
+    """CSV text, one row per run, columns :meth:`RunRow.columns` (empty cell for None)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=RunRow.columns(), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else (repr(v) if isinstance(v, float) else v))
+                    for k, v in r.as_dict().items()})
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Range:
+    """min, max and arithmetic mean of ``count`` values."""
+
+    min: float
+    max: float
+    mean: float
+    count: int
+
+
+@dataclass(frozen=True)
+class CellStats:
+    """Aggregate of the runs of one (S, m): ``runs`` rows, ``gd_ran`` with GD, ``converged`` of those,
+    ``failed`` with an error; each quantity's :class:`Range` over the runs in which GD ran."""
+
+    S: int
+    m: int
+    n: int
+    eta_w: tuple[float, ...]
+    runs: int
+    gd_ran: int
+    converged: int
+    failed: int
+    T: Range | None
+    kappa_H: Range | None
+    D: Range | None
+    W_distance: Range | None
+
+    def quantity(self, name: str) -> Range | None:
+        return getattr(self, name)
+
+
+def _range(values: Sequence[float]) -> Range | None:
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not vals:
+        return None
+    return Range(min(vals), max(vals), statistics.fmean(vals), len(vals))
+
+
+def aggregate(rows: Sequence[RunRow]) -> tuple[CellStats, ...]:
+    """One :class:`CellStats` per (S, m), in (S, m) order."""
+    cells: dict[tuple[int, int], list[RunRow]] = {}
+    for r in rows:
+        cells.setdefault((r.S, r.m), []).append(r)
+    out = []
+    for (S, m), rs in sorted(cells.items()):
+        ran = [r for r in rs if r.T is not None]
+        out.append(CellStats(S=S, m=m, n=rs[0].n, eta_w=tuple(sorted({r.eta_w for r in rs if r.eta_w is not None})),
+                             runs=len(rs), gd_ran=len(ran), converged=sum(r.gd_status == "converged" for r in rs),
+                             failed=sum(r.error is not None for r in rs),
+                             **{q: _range([getattr(r, q) for r in ran]) for q in QUANTITIES}))
+    return tuple(out)
+
+
+# decimals shown in table.md per quantity (the paper prints T, D as integers, kappa_H with 2, W with 2)
+TABLE_DECIMALS = {"T": 1, "kappa_H": 3, "D": 1, "W_distance": 2}
+RANGE_DECIMALS = {"T": 0, "kappa_H": 3, "D": 0, "W_distance": 2}
+
+
+def format_range(r: Range | None, quantity: str) -> str:
+    """``min-max; mean`` as the paper's Table 1 prints it ("-" when nothing to aggregate)."""
+    if r is None:
+        return "-"
+    d, dm = RANGE_DECIMALS[quantity], TABLE_DECIMALS[quantity]
+    return f"{r.min:.{d}f}-{r.max:.{d}f}; {r.mean:.{dm}f}"
+
+
+def table_markdown(cells: Sequence[CellStats]) -> str:
+    """``table.md``: per (S, m) the min-max and mean of T, kappa_H, |D|, ||W_T - W_0||_F over the runs
+    in which GD ran (the paper's Table 1 layout), with run and convergence counts."""
+    lines = ["| S | m | eta_w | runs | GD ran | converged | failed | T | kappa_H | abs(D) | norm(W_T - W_0)_F |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
+    for c in cells:
+        eta = ", ".join(f"{e:g}" for e in c.eta_w) or "-"
+        lines.append(f"| {c.S} | {c.m} | {eta} | {c.runs} | {c.gd_ran} | {c.converged} | {c.failed} | "
+                     + " | ".join(format_range(c.quantity(q), q) for q in QUANTITIES) + " |")
+    return ("Ranges are `min-max; mean` over the runs in which gradient descent ran "
+            "(as in the paper's Table 1).\n\n" + "\n".join(lines) + "\n")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What :func:`rebuild_outputs` wrote."""
+
+    rows: tuple[RunRow, ...]
+    cells: tuple[CellStats, ...]
+    summary_csv: Path
+    table_md: Path
+    figures: tuple[Path, ...]
+    figures_skipped: str | None
+
+
+def rebuild_outputs(out_dir: str | Path, *, figures: bool = True, paper: "PaperTable | None" = None) -> Outputs:
+    """Rebuild ``summary.csv``, ``table.md`` and ``figures/`` from ``out_dir/runs/`` alone (atomic
+    writes). With ``paper`` the figures overlay the paper's means and ranges."""
+    out_dir = Path(out_dir)
+    rows, certs = collect(out_dir)
+    cells = aggregate(rows)
+    csv_path, md_path = out_dir / "summary.csv", out_dir / "table.md"
+    write_atomic(csv_path, summary_csv(rows))
+    write_atomic(md_path, table_markdown(cells))
+    figs: tuple[Path, ...] = ()
+    skipped = None
+    if figures:
+        try:
+            from . import plots
+        except ImportError:
+            skipped = "matplotlib is not installed (pip install 'qrcheck[plots]')"
+        else:
+            trajectories = {}
+            for run_id, cert in certs.items():
+                e = error_trajectory(cert)
+                if e is not None:
+                    trajectories[run_id] = (int(cert["parameters"]["S"]), int(cert["parameters"]["m"]),
+                                            error_trajectory_steps(cert), e)
+            figs = plots.draw_all(cells, trajectories, out_dir / "figures", paper=paper)
+    return Outputs(rows, cells, csv_path, md_path, figs, skipped)
+
+
+# --------------------------------------------------------------------------------------------
+# the paper's Section 4
+
+@dataclass(frozen=True)
+class PaperValue:
+    """A published ``min-max; mean`` exactly as printed: ``tol_*`` is half a unit of the last digit
+    printed, so ``x`` is inside the printed range iff ``min - tol_min <= x <= max + tol_max``."""
+
+    min: float
+    max: float
+    mean: float
+    tol_min: float
+    tol_max: float
+    printed: str
+
+    @staticmethod
+    def parse(entry: dict) -> "PaperValue":
+        def half_unit(s: str) -> float:
+            exp = Decimal(s).as_tuple().exponent
+            return 0.5 * 10.0 ** int(exp)
+
+        return PaperValue(float(entry["min"]), float(entry["max"]), float(entry["mean"]),
+                          half_unit(entry["min"]), half_unit(entry["max"]),
+                          f"{entry['min']}-{entry['max']}; {entry['mean']}")
+
+    def contains(self, x: float) -> bool:
+        return self.min - self.tol_min <= x <= self.max + self.tol_max
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """One published row: (S, m), the values of :data:`QUANTITIES` (None where the paper is blank),
+    the number of runs behind it and where it was transcribed from."""
+
+    S: int
+    m: int
+    values: dict
+    runs: int
+    source: str
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    name: str
+    caption: str
+    rows: tuple[PaperRow, ...]
+
+    def row(self, S: int, m: int) -> PaperRow | None:
+        return next((r for r in self.rows if r.S == S and r.m == m), None)
+
+
+@dataclass(frozen=True)
+class PaperLocalRow:
+    m: int
+    eta_w: float
+    runs: int
+    converged: int
+
+
+def paper_data() -> dict:
+    """qrcheck/data/paper_tables.json (the paper's Tables 1, 2 and the local experiment)."""
+    text = resources.files("qrcheck").joinpath("data/paper_tables.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def paper_table(name: str) -> PaperTable:
+    """Table 1 or 2 of the paper, as shipped in ``qrcheck/data/paper_tables.json``."""
+    data = paper_data()
+    t = data[name]
+    rows = []
+    for r in t["rows"]:
+        src = r["source"]
+        rows.append(PaperRow(S=int(r["S"]), m=int(r["m"]),
+                             values={q: None if r.get(q) is None else PaperValue.parse(r[q]) for q in QUANTITIES},
+                             runs=int(r.get("runs", t.get("runs_per_cell", 0))),
+                             source=f"{data['paper']['author']}, {src['table']}, row {src['row']} "
+                                    f"(seed text line {src['seed_line']})"))
+    return PaperTable(name, t["caption"], tuple(rows))
+
+
+def paper_local() -> tuple[PaperLocalRow, ...]:
+    return tuple(PaperLocalRow(int(r["m"]), float(r["eta_w"]), int(r["runs"]), int(r["converged"]))
+                 for r in paper_data()["local"]["rows"])
+
+
+GRIDS = ("table1", "table2", "local")
+
+
+def reproduce_plan(which: str, template: VerifyConfig, *, reps: int | None = None, quick: bool = False,
+                   base_seed: int = 0) -> tuple[RunSpec, ...]:
+    """The paper's Section 4 grids, n = 100, Gaussian labels unless said:
+
+    - ``table1``: S in {100, 200, 500, 1000}, m = 100, 200, ..., 1000 (Table 1's rows), 10 reps,
+      eta_w by :func:`paper_eta_w`; ``--quick``: S = 100, m in {100, 200}, 2 reps.
+    - ``table2``: S = 100, m = 1000, ..., 5000 with 10, 10, 6, 3, 1 reps (the paper's counts);
+      ``--quick``: m = 1000, 1 rep.
+    - ``local``: S = 100, local labels, m = 1000 at eta_w = 1e-3 (20 reps) and m = 2000 at
+      eta_w = 1e-4 (10 reps); ``--quick``: m = 1000, 2 reps.
+
+    ``reps`` replaces every count. GD always runs (``force``), as in the paper; the certificate's
+    verdict still says which required properties fail. eta_z = 0 and tol = 1e-3 as in the paper.
+    """
+    if which not in GRIDS:
+        raise InputError(f"reproduce: choose one of {', '.join(GRIDS)}, got {which!r}")
+    if reps is not None and reps < 1:
+        raise InputError(f"--reps must be >= 1, got {reps}")
+    base = dataclasses.replace(template, n=100, labels="gaussian", eta_z=0.0, tol=1e-3, force=True, no_gd=False)
+    if which == "table1":
+        S_values, m_values = ((100,), (100, 200)) if quick else ((100, 200, 500, 1000), tuple(range(100, 1001, 100)))
+        return plan_grid(base, S_values, m_values, reps or (2 if quick else 10), base_seed, eta_w=paper_eta_w)
+    if which == "table2":
+        counts = {1000: 1} if quick else {r.m: r.runs for r in paper_table("table2").rows}
+        specs: list[RunSpec] = []
+        for m, k in counts.items():
+            specs += plan_grid(dataclasses.replace(base, eta_w=1e-3), (100,), (m,), reps or k, base_seed)
+        return tuple(specs)
+    local = dataclasses.replace(base, labels="local")
+    specs = []
+    for row in paper_local()[:1] if quick else paper_local():
+        specs += plan_grid(dataclasses.replace(local, eta_w=row.eta_w), (100,), (row.m,),
+                           reps or (2 if quick else row.runs), base_seed)
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    """Our mean of one quantity in one (S, m) cell against the paper's printed range.
+
+    ``in_range`` is None when either side has no value; ``note`` gives reasons to read it with care."""
+
+    S: int
+    m: int
+    quantity: str
+    paper: PaperValue | None
+    ours: Range | None
+    in_range: bool | None
+    note: str
+
+
+def compare(cells: Sequence[CellStats], table: PaperTable) -> tuple[CellComparison, ...]:
+    """Per published cell and quantity: is our mean (over the runs in which GD ran) inside the paper's
+    min-max, to the precision the paper prints? Cells we did not run are left out."""
+    ours = {(c.S, c.m): c for c in cells}
+    out = []
+    for row in table.rows:
+        c = ours.get((row.S, row.m))
+        if c is None:
+            continue
+        for q in QUANTITIES:
+            pv, rv = row.values[q], c.quantity(q)
+            notes = []
+            if pv is None:
+                notes.append("blank in the paper")
+            if rv is None:
+                notes.append("no run with GD")
+            elif rv.count < row.runs:
+                notes.append(f"ours from {rv.count} run(s), the paper's from {row.runs}")
+            if c.gd_ran and c.converged < c.gd_ran:
+                notes.append(f"{c.gd_ran - c.converged} of our runs did not converge")
+            if c.failed:
+                notes.append(f"{c.failed} run(s) failed")
+            ok = None if pv is None or rv is None else pv.contains(rv.mean)
+            out.append(CellComparison(row.S, row.m, q, pv, rv, ok, "; ".join(notes)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class LocalComparison:
+    """The local-labels experiment: convergence counts, ours against the paper's."""
+
+    m: int
+    eta_w: float
+    paper_runs: int
+    paper_converged: int
+    runs: int
+    converged: int
+    same_majority: bool | None
+
+
+def compare_local(rows: Sequence[RunRow]) -> tuple[LocalComparison, ...]:
+    """Per m of the paper's local experiment: how many of our runs converged, and whether the majority
+    outcome (converged in more than half of the runs, or not) is the paper's."""
+    out = []
+    for pr in paper_local():
+        rs = [r for r in rows if r.m == pr.m and r.labels == "local" and r.S == 100 and r.gd_status is not None]
+        conv = sum(r.gd_status == "converged" for r in rs)
+        same = None if not rs else (2 * conv > len(rs)) == (2 * pr.converged > pr.runs)
+        out.append(LocalComparison(pr.m, pr.eta_w, pr.runs, pr.converged, len(rs), conv, same))
+    return tuple(out)
+
+
+def _fmt_num(x: float | None, quantity: str) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.{TABLE_DECIMALS[quantity]}f}"
+
+
+def comparison_markdown(which: str, comps: Sequence[CellComparison], local: Sequence[LocalComparison]) -> str:
+    """``comparison.md``: side by side with the paper; per cell whether our mean is in its range."""
+    if which == "local":
+        lines = ["Local labels (n = S = 100): converged runs, ours against the paper's Section 4.", "",
+                 "| m | eta_w | paper converged | ours converged | same majority outcome |",
+                 "|---:|---:|---:|---:|---|"]
+        for c in local:
+            verdict = "-" if c.same_majority is None else ("yes" if c.same_majority else "NO")
+            lines.append(f"| {c.m} | {c.eta_w:g} | {c.paper_converged}/{c.paper_runs} | {c.converged}/{c.runs} "
+                         f"| {verdict} |")
+        return "\n".join(lines) + "\n"
+    table = paper_table(which)
+    inside = sum(c.in_range is True for c in comps)
+    judged = sum(c.in_range is not None for c in comps)
+    lines = [f"Our means against {table.caption.split(':')[0]} of the paper (printed `min-max; mean`). "
+             "A mean is in range when it lies within the printed min-max, widened by half a unit of the "
+             "last printed digit.", "",
+             f"In range: {inside} of {judged} judged (cell, quantity) pairs.", "",
+             "| S | m | quantity | paper | ours | in range | note |", "|---:|---:|---|---|---|---|---|"]
+    for c in comps:
+        ours = "-" if c.ours is None else f"{format_range(c.ours, c.quantity)} (n={c.ours.count})"
+        verdict = "-" if c.in_range is None else ("yes" if c.in_range else "NO")
+        lines.append(f"| {c.S} | {c.m} | {QUANTITY_LABELS[c.quantity]} | "
+                     f"{'-' if c.paper is None else c.paper.printed} | {ours} | {verdict} | {c.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_csv(comps: Sequence[CellComparison]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["S", "m", "quantity", "paper_min", "paper_max", "paper_mean", "ours_min", "ours_max", "ours_mean",
+                "ours_runs", "in_range", "note"])
+    for c in comps:
+        p, o = c.paper, c.ours
+        w.writerow([c.S, c.m, c.quantity, *(("", "", "") if p is None else (p.min, p.max, p.mean)),
+                    *(("", "", "", "") if o is None else (repr(o.min), repr(o.max), repr(o.mean), o.count)),
+                    "" if c.in_range is None else c.in_range, c.note])
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    outputs: Outputs
+    comparisons: tuple[CellComparison, ...]
+    local: tuple[LocalComparison, ...]
+    comparison_md: Path
+
+
+def write_comparison(which: str, out_dir: str | Path, *, figures: bool = True) -> Reproduction:
+    """Rebuild the sweep outputs (figures overlaid with the paper) and write ``comparison.md`` /
+    ``comparison.csv`` for ``which`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    table = None if which == "local" else paper_table(which)
+    outputs = rebuild_outputs(out_dir, figures=figures, paper=table)
+    comps = () if table is None else compare(outputs.cells, table)
+    local = compare_local(outputs.rows) if which == "local" else ()
+    md = out_dir / "comparison.md"
+    write_atomic(md, comparison_markdown(which, comps, local))
+    if comps:
+        write_atomic(out_dir / "comparison.csv", comparison_csv(comps))
+    return Reproduction(outputs, comps, local, md)
