@@ -166,10 +166,11 @@ def plan_grid(template: VerifyConfig, S_values: Iterable[int], m_values: Iterabl
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a worker sends back: the certificate, or the error that stopped the run."""
+    """What a worker sends back: the certificate's canonical JSON text (serialised in the worker, so
+    the worker's own code writes it), or the error that stopped the run."""
 
     run_id: str
-    certificate: dict | None
+    certificate: str | None
     error: str | None
     traceback: str | None
     seconds: float
@@ -184,7 +185,7 @@ def execute(spec: RunSpec) -> RunOutcome:
     t0 = time.perf_counter()
     try:
         outcome = verify(spec.config, command=spec.verify_command())
-        return RunOutcome(spec.run_id, outcome.certificate, None, None, time.perf_counter() - t0)
+        return RunOutcome(spec.run_id, dumps(outcome.certificate), None, None, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         return RunOutcome(spec.run_id, None, f"{exc.__class__.__name__}: {exc}", traceback.format_exc(),
                           time.perf_counter() - t0)
@@ -274,7 +275,7 @@ def _record(rdir: Path, spec: RunSpec, result: RunOutcome) -> None:
     """Write a certificate (or the error record) atomically and drop the stale counterpart."""
     cert_path, err_path = rdir / f"{spec.run_id}.json", rdir / f"{spec.run_id}{ERROR_SUFFIX}"
     if result.ok:
-        write_atomic(cert_path, dumps(result.certificate))
+        write_atomic(cert_path, result.certificate)
         err_path.unlink(missing_ok=True)
     else:
         c = spec.config
@@ -401,29 +402,23 @@ def _run_dask(todo: Sequence[RunSpec], address: str, handle: Callable[[RunSpec, 
 # --------------------------------------------------------------------------------------------
 # summary
 
-def error_trajectory(cert: dict) -> np.ndarray | None:
-    """||e_t||, t = 0..T, of a certificate's GD phase (None when GD did not run).
+def error_trajectory(cert: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """(t, ||e_t||) of a certificate's GD phase, None when GD did not run.
 
-    The one place that reads ``gd.error_trajectory``: a plain list of floats, or a dict with the
-    list under ``values`` (for a compact encoding with ``every``-th step kept, ``t`` gives the steps).
+    The one place that reads ``gd.error_trajectory``: a list of ||e_t|| for t = 0, k, 2k, ...
+    (k = ``gd.error_trajectory_stride``, 1 when absent), with t = T appended when k does not divide T.
     """
-    traj = cert.get("gd", {}).get("error_trajectory")
-    if traj is None:
+    gd = cert.get("gd", {})
+    values = gd.get("error_trajectory")
+    if not values:
         return None
-    if isinstance(traj, dict):
-        traj = traj.get("values")
-        if traj is None:
-            return None
-    return np.asarray([np.nan if v is None else v for v in traj], dtype=np.float64)
-
-
-def error_trajectory_steps(cert: dict) -> np.ndarray | None:
-    """The steps t of :func:`error_trajectory` (0..T for a full list)."""
-    traj = cert.get("gd", {}).get("error_trajectory")
-    if isinstance(traj, dict) and traj.get("t") is not None:
-        return np.asarray(traj["t"], dtype=np.int64)
-    e = error_trajectory(cert)
-    return None if e is None else np.arange(e.size)
+    e = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    stride = int(gd.get("error_trajectory_stride") or 1)
+    t = np.arange(e.size, dtype=np.int64) * stride
+    T = gd.get("T")
+    if T is not None and stride > 1 and T % stride:
+        t[-1] = T
+    return t, e
 
 
 @dataclass(frozen=True)
@@ -645,10 +640,9 @@ def rebuild_outputs(out_dir: str | Path, *, figures: bool = True, paper: "PaperT
         else:
             trajectories = {}
             for run_id, cert in certs.items():
-                e = error_trajectory(cert)
-                if e is not None:
-                    trajectories[run_id] = (int(cert["parameters"]["S"]), int(cert["parameters"]["m"]),
-                                            error_trajectory_steps(cert), e)
+                traj = error_trajectory(cert)
+                if traj is not None:
+                    trajectories[run_id] = (int(cert["parameters"]["S"]), int(cert["parameters"]["m"]), *traj)
             figs = plots.draw_all(cells, trajectories, out_dir / "figures", paper=paper)
     return Outputs(rows, cells, csv_path, md_path, figs, skipped)
 

@@ -32,6 +32,7 @@ def _save(fig: Figure, path: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is for everyone to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -251,8 +251,12 @@ def test_table_md_aggregates_summary_csv(local_sweep):
 def test_error_trajectory_accessor(local_sweep):
     for path in (local_sweep / "runs").glob("*.json"):
         cert = json.loads(path.read_text())
-        e = ex.error_trajectory(cert)
-        assert e.size == cert["gd"]["T"] + 1 and e[-1] == cert["gd"]["final_error"] < 1e-3
+        t, e = ex.error_trajectory(cert)
+        assert t[0] == 0 and t[-1] == cert["gd"]["T"] and np.all(np.diff(t) > 0) and t.size == e.size
+        assert e[-1] == cert["gd"]["final_error"] < 1e-3 and e[0] > e[-1]
+    stride = {"gd": {"T": 7, "error_trajectory": [8.0, 4.0, 2.0, 1.0, 0.5], "error_trajectory_stride": 2}}
+    t, e = ex.error_trajectory(stride)
+    assert t.tolist() == [0, 2, 4, 6, 7] and e.tolist() == [8.0, 4.0, 2.0, 1.0, 0.5]
     assert ex.error_trajectory({"gd": {"ran": False}}) is None
 
 
