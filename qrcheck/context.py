@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 
 import numpy as np
 
@@ -21,20 +22,33 @@ from .profiles import Profile
 class Effort:
     """Search effort for the subset-uniform properties (20), (21), (30).
 
-    subset_samples : random subsets examined per size (the baseline).
+    subset_samples : random subsets examined per size (the baseline; a family with at most this
+        many members is enumerated instead).
     restarts : independent starts of each adversarial search.
     iterations : alternation / power-iteration steps per start.
-    time_budget : wall-clock seconds per property search (None: unlimited).
+    time_budget : wall-clock seconds per property search (None: unlimited). Without a budget the
+        searches are deterministic given the seed; a budget that cuts a search makes the result
+        depend on machine speed, and the property's details say so (``budget_cut``).
+    preset : the ``--effort`` preset these values came from ("custom" when changed).
     """
 
     subset_samples: int = 64
     restarts: int = 4
     iterations: int = 30
     time_budget: float | None = None
+    preset: str = "default"
 
     def to_dict(self) -> dict:
         return {"subset_samples": self.subset_samples, "restarts": self.restarts,
-                "iterations": self.iterations, "time_budget": self.time_budget}
+                "iterations": self.iterations, "time_budget": self.time_budget, "preset": self.preset}
+
+
+# ``--effort`` presets (docs/search.md)
+EFFORT_PRESETS: dict[str, Effort] = {
+    "low": Effort(subset_samples=16, restarts=2, iterations=10, preset="low"),
+    "default": Effort(),
+    "high": Effort(subset_samples=512, restarts=16, iterations=100, preset="high"),
+}
 
 
 # spawn key of the search stream: independent of the X, W0, z0, y streams (keys 0..3)
@@ -48,23 +62,30 @@ class Context:
     f0 (m,), Gamma0 (indices of (24)), L = ln(n S).
     """
 
-    def __init__(self, draw: Draw, profile: Profile, effort: Effort | None = None):
+    def __init__(self, draw: Draw, profile: Profile, effort: Effort | None = None,
+                 on_search: Callable[[str, str, float], None] | None = None):
         self.draw = draw
         self.profile = profile
         self.effort = effort or Effort()
+        self.on_search = on_search  # (eq, what, fraction done) from the long searches, for progress
         self.X, self.W0, self.z0, self.y = draw.X, draw.W0, draw.z0, draw.y
         self.n, self.S, self.m = draw.n, draw.S, draw.m
         self.L = math.log(self.n * self.S)
+
+    def progress(self, eq: str, what: str) -> Callable[[float], None]:
+        """A callback reporting a search's fraction done through ``on_search`` (no-op without one)."""
+        cb = self.on_search
+        return (lambda frac: cb(eq, what, frac)) if cb else (lambda frac: None)
 
     def search_rng(self, eq: str) -> np.random.Generator:
         """A deterministic generator per property search, independent of the draw's streams."""
         ss = np.random.SeedSequence(self.draw.seed, spawn_key=(SEARCH_SPAWN_KEY, int(eq) if eq.isdigit() else 0))
         return np.random.default_rng(ss)
 
-    def threshold(self, eq: str, g: float) -> tuple[float, float, float]:
-        """(threshold, C, p) with threshold = C * L^p * g under the profile."""
-        r = self.profile.rule(eq)
-        return r.factor(self.L) * g, r.C, r.p
+    def threshold(self, eq: str, g: float) -> tuple[float, float | None, float | None]:
+        """(threshold, C, p) with threshold = C * L^p * g under the profile (for a tail-bound rule,
+        C is the effective constant threshold / g and p = 0; see Profile.threshold_for)."""
+        return self.profile.threshold_for(eq, self, g)
 
     # ---- data ---------------------------------------------------------------------------
     @cached_property
@@ -93,12 +114,9 @@ class Context:
         return out
 
     def gershgorin_sq(self, k: int) -> float:
-        """Gershgorin bound on max_{|J|=k} ||X^J||^2: max_j (1 + sum of k-1 largest |<X^j,X^j'>|)."""
-        return float(1.0 + self.gram_row_cumsum[:, k - 1].max())
-
-    def norm_bound_20(self, k: int) -> float:
-        """Proved bound on max_{|J|=k} ||X^J||: min(||X||, sqrt(k), sqrt(Gershgorin_k))."""
-        return min(self.X_norm, math.sqrt(k), math.sqrt(self.gershgorin_sq(k)))
+        """Gershgorin bound on max_{|J|=k} ||X^J||^2:
+        max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j)."""
+        return float((np.diag(self.gram) + self.gram_row_cumsum[:, k - 1]).max())
 
     # ---- initialisation -------------------------------------------------------------------
     @cached_property

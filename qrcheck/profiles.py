@@ -1,4 +1,6 @@
-"""Threshold profiles: every threshold is explicit, ``C * L^p * g(n, S, m)`` with ``L = ln(n S)``.
+"""Threshold profiles: every threshold is explicit, ``C * L^p * g(n, S, m)`` with ``L = ln(n S)``,
+or (profile ``sharp``) a tail bound at a stated failure probability ``delta`` (``TailRule``;
+derivations in docs/sharp.md). A TOML profile based on ``sharp`` may change ``delta``.
 
 A profile fixes, per property, the constant ``C`` and the log power ``p`` (negative for the
 Omega~ lower bounds, so "one factor of L" means ``p = -1`` there); each property module fixes its
@@ -23,14 +25,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore[no-redef]
 
-from . import InputError
+from . import InputError, sharp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import Context
 
 
 @dataclass(frozen=True)
@@ -45,41 +50,89 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class TailRule:
+    """A value computed from a tail bound at the profile's failure probability ``delta``.
+
+    ``fn(ctx, delta)`` returns the threshold itself (for a threshold rule) or the existential
+    parameter (n*, S*); ``formula`` says in words what it is (docs/sharp.md has the derivations).
+    The certificate reports a tail threshold with the effective constant ``C = threshold / g``,
+    ``p = 0``, so ``threshold = C * L^p * g`` still holds.
+    """
+
+    formula: str
+    fn: Callable[["Context", float], Any] = field(compare=False)
+
+    def value(self, ctx: "Context", delta: float) -> Any:
+        return self.fn(ctx, delta)
+
+
+AnyRule = Union[Rule, TailRule]
+
+
+@dataclass(frozen=True)
 class Profile:
     """Explicit constants for every O~ / Omega~ of Section 3.1.
 
-    threshold : eq -> Rule; the threshold of that property is ``C * L^p * g``.
-    n_star : (21), n* = ceil(C n (ln n)^p).
-    S_star : (30), S* = floor(C n^2 S / ((n^2 + m) L^p)).
+    threshold : eq -> Rule (threshold ``C * L^p * g``) or TailRule (threshold from a tail bound).
+    n_star : (21), n* = ceil(C n (ln n)^p), or a TailRule.
+    S_star : (30), S* = floor(C n^2 S / ((n^2 + m) L^p)), or a TailRule.
     premise_30 : (30) applies when m <= C n S^{1/2} / L^p (the o~ of the premise).
     zeta0_min : (24), zeta_0 must be >= C L^p (the Omega~(1) of (24)).
     gamma0_fraction : (24) default zeta_0 is the largest value keeping |Gamma_0| >= fraction * S.
-    delta : target failure probability the profile was calibrated for (None: not calibrated).
+    delta : failure probability the tail rules are evaluated at (None: no tail rules).
     """
 
     name: str
     description: str
-    threshold: Mapping[str, Rule]
-    n_star: Rule
-    S_star: Rule
+    threshold: Mapping[str, AnyRule]
+    n_star: AnyRule
+    S_star: AnyRule
     premise_30: Rule
     zeta0_min: Rule
     gamma0_fraction: float = 0.5
     delta: float | None = None
     source: str = "built-in"
 
-    def rule(self, eq: str) -> Rule:
+    def rule(self, eq: str) -> AnyRule:
         try:
             return self.threshold[eq]
         except KeyError:
             raise InputError(f"profile {self.name!r} sets no threshold for ({eq})") from None
 
     def n_star_value(self, n: int) -> int:
+        """n* of a ``Rule``: ceil(C n (ln n)^p)."""
         return int(math.ceil(self.n_star.C * n * math.log(n) ** self.n_star.p)) if n > 1 else 1
 
     def S_star_value(self, n: int, S: int, m: int) -> int:
+        """S* of a ``Rule``: floor(C n^2 S / ((n^2 + m) L^p))."""
         L = math.log(n * S)
         return int(math.floor(self.S_star.C * n * n * S / ((n * n + m) * L ** self.S_star.p)))
+
+    def n_star_for(self, ctx: "Context") -> int:
+        """(21)'s n* for this draw, whichever kind of rule the profile gives."""
+        if isinstance(self.n_star, TailRule):
+            return int(self.n_star.value(ctx, self._delta()))
+        return self.n_star_value(ctx.n)
+
+    def S_star_for(self, ctx: "Context") -> int:
+        """(30)'s S* for this draw, whichever kind of rule the profile gives."""
+        if isinstance(self.S_star, TailRule):
+            return int(self.S_star.value(ctx, self._delta()))
+        return self.S_star_value(ctx.n, ctx.S, ctx.m)
+
+    def threshold_for(self, eq: str, ctx: "Context", g: float) -> tuple[float, float | None, float | None]:
+        """(threshold, C, p) of property ``eq``: ``C * L^p * g`` for a Rule; for a TailRule the
+        tail bound's value with the effective C = threshold / g, p = 0 (None when g = 0)."""
+        r = self.rule(eq)
+        if isinstance(r, TailRule):
+            thr = float(r.value(ctx, self._delta()))
+            return thr, (thr / g if g else None), (0.0 if g else None)
+        return r.factor(ctx.L) * g, r.C, r.p
+
+    def _delta(self) -> float:
+        if self.delta is None:
+            raise InputError(f"profile {self.name!r} has tail rules but no delta")
+        return float(self.delta)
 
     def premise_30_bound(self, n: int, S: int) -> float:
         return self.premise_30.C * n * math.sqrt(S) / math.log(n * S) ** self.premise_30.p
@@ -88,9 +141,9 @@ class Profile:
         """The full content of the profile, for the certificate's provenance."""
         return {
             "name": self.name, "description": self.description, "source": self.source,
-            "threshold": {k: {"C": r.C, "p": r.p} for k, r in sorted(self.threshold.items())},
-            "n_star": {"C": self.n_star.C, "p": self.n_star.p},
-            "S_star": {"C": self.S_star.C, "p": self.S_star.p},
+            "threshold": {k: _rule_dict(r) for k, r in sorted(self.threshold.items())},
+            "n_star": _rule_dict(self.n_star),
+            "S_star": _rule_dict(self.S_star),
             "premise_30": {"C": self.premise_30.C, "p": self.premise_30.p},
             "zeta0_min": {"C": self.zeta0_min.C, "p": self.zeta0_min.p},
             "gamma0_fraction": self.gamma0_fraction, "delta": self.delta,
@@ -120,20 +173,58 @@ PAPER = Profile(
     zeta0_min=Rule(1.0, -1),           # zeta_0 >= 1 / L
 )
 
-BUILTIN: dict[str, Profile] = {"paper": PAPER}
+
+def _rule_dict(r: AnyRule) -> dict:
+    return {"tail": r.formula} if isinstance(r, TailRule) else {"C": r.C, "p": r.p}
+
+
+SHARP = Profile(
+    name="sharp",
+    description="Thresholds from exact or explicit tail bounds with union bounds, each failing a "
+                "random draw with probability <= delta = 1e-3 (docs/sharp.md).",
+    threshold={
+        "19": TailRule("binom(m,2) P(|<x,y>| >= t) = delta, exact Beta tail", sharp.threshold_19),
+        "20": TailRule("max_k min(b_k, sqrt k)/(1+sqrt(k/n)), b_k = (sqrt n + sqrt k)/c_n + "
+                    "sqrt(2 ln(#k binom(m,k)/delta)/(n-2)) (Lipschitz concentration on spheres)",
+                    sharp.threshold_20),
+        "21": Rule(1.0, 0),            # (21) is explicit: n/m; the tail bound sets n*
+        "22": TailRule("sqrt of the delta/S quantile of chi^2_n", sharp.threshold_22),
+        "23": TailRule("2 (Sn + S) Phi-bar(t) = delta", sharp.threshold_23),
+        "24": Rule(0.5, 0),            # |Gamma_0| >= S/2 by the choice of zeta_0 (gamma0_fraction)
+        "26": TailRule("2 S m Phi-bar(t) = delta", sharp.threshold_26),
+        "27": TailRule("sqrt(2 u ln(4m/delta)), m P(V > u) = delta/2, V ~ chi^2_{Bin(S,1/2)}",
+                    sharp.threshold_27),
+        "28": TailRule("smallest tau with m sum_k P(Bin(S, 2Phi((k/tau-1)/S)-1) >= k) <= delta",
+                    sharp.threshold_28),
+        "29": TailRule("matrix Chernoff on G0 truncated at ||w||^2 <= r, best r, conditional on X",
+                    sharp.threshold_29),
+        "30": TailRule("half the matrix Chernoff bound on lambda_min(H_Gamma0), conditional on X",
+                    sharp.threshold_30),
+    },
+    n_star=TailRule("smallest n* from an eps-net and exact Binomial slab counts (App. B made explicit)",
+                 sharp.n_star_sharp),
+    S_star=TailRule("floor(Chernoff bound of (30) / (2 ||X||^2)) (Weyl)", sharp.S_star_sharp),
+    premise_30=Rule(1.0, 0),           # m <= n S^{1/2}: the derivation needs no premise; the paper's without L
+    zeta0_min=Rule(0.01, 0),           # Gaussian z0: P(zeta_0 < 0.01) <= 1e-3 for S >= 2 (docs/sharp.md)
+    delta=sharp.DEFAULT_DELTA,
+)
+
+BUILTIN: dict[str, Profile] = {"paper": PAPER, "sharp": SHARP}
 
 
 def register_builtin(profile: Profile) -> None:
     BUILTIN[profile.name] = profile
 
 
-def _rule(d: object, where: str, base: Rule) -> Rule:
+def _rule(d: object, where: str, base: AnyRule) -> Rule:
     if not isinstance(d, dict):
         raise InputError(f"profile: [{where}] must be a table with C and p")
     unknown = set(d) - {"C", "p"}
     if unknown:
         raise InputError(f"profile: [{where}] has unknown key(s) {', '.join(sorted(unknown))}")
-    vals = {"C": d.get("C", base.C), "p": d.get("p", base.p)}
+    if isinstance(base, TailRule) and "C" not in d:
+        raise InputError(f"profile: [{where}] replaces a tail-bound rule and must give C")
+    vals = {"C": d.get("C", getattr(base, "C", None)), "p": d.get("p", getattr(base, "p", 0.0))}
     for k, v in vals.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise InputError(f"profile: [{where}].{k} must be a finite number, got {v!r}")
@@ -171,7 +262,11 @@ def load_profile(spec: str) -> Profile:
     frac = data.get("gamma0_fraction", base.gamma0_fraction)
     if not isinstance(frac, (int, float)) or not 0 < frac <= 1:
         raise InputError("profile: gamma0_fraction must be in (0, 1]")
+    delta = data.get("delta", base.delta)
+    if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float))
+                              or not 0 < delta < 1):
+        raise InputError(f"profile: delta must be a number in (0, 1), got {delta!r}")
     return replace(base, name=str(data.get("name", path.stem)),
                    description=str(data.get("description", f"custom profile from {path.name}")),
-                   threshold=thr, gamma0_fraction=float(frac), delta=data.get("delta", base.delta),
-                   source=str(path), **kw)
+                   threshold=thr, gamma0_fraction=float(frac),
+                   delta=None if delta is None else float(delta), source=str(path), **kw)

@@ -1,19 +1,31 @@
-"""Searches and proved bounds for the subset-uniform properties (20), (21), (30).
+"""Searches and proved bounds for the subset-uniform properties (20), (21), (30) (docs/search.md).
 
-Every search returns the subset (and direction) that realises its value, so an auditor recomputes it
-in one line; every bound here is a theorem, cited in its docstring.
+Exact checking is NP-hard (certifying the restricted isometry property already is), so each value
+is bracketed: one end by a search whose result is realised by an explicit subset (and direction),
+which an auditor recomputes in one line; the other end by a bound that is a theorem (cited in its
+docstring). When a family has at most ``effort.subset_samples`` members the baseline enumerates it,
+and the value is then exact.
+
+Everything is deterministic given the generator passed in (``Context.search_rng``); a wall-clock
+``Budget`` may cut a search short, and the result says so.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
-import scipy.linalg
+import scipy.sparse.linalg
 
+from . import model
 from .context import Context
+
+# (30): above this many data points the searches use matrix-free products with H_Gamma
+DENSE_LIMIT_30 = 1500
 
 
 def spectral_norm(M: np.ndarray) -> float:
@@ -21,14 +33,14 @@ def spectral_norm(M: np.ndarray) -> float:
     return float(np.linalg.norm(M, 2)) if M.size else 0.0
 
 
-def sigma_min_T(X: np.ndarray, J: np.ndarray) -> float:
+def sigma_min_T(X: np.ndarray, J) -> float:
     """sigma_min((X^J)^T) = min_{|xi|=1} ||(X^J)^T xi||, X (n, m), J (k,); 0 when k < n."""
     n = X.shape[0]
+    J = list(J)
     if len(J) < n:
         return 0.0
     XJ = X[:, J]
-    return math.sqrt(max(0.0, float(scipy.linalg.eigh(XJ @ XJ.T, eigvals_only=True,
-                                                        subset_by_index=[0, 0])[0])))
+    return math.sqrt(max(0.0, float(np.linalg.eigvalsh(XJ @ XJ.T)[0])))
 
 
 def k_grid(m: int, n: int) -> list[int]:
@@ -39,229 +51,467 @@ def k_grid(m: int, n: int) -> list[int]:
     return sorted(k for k in ks if 1 <= k <= m)
 
 
+def n_subsets(m: int, k: int) -> int:
+    return math.comb(m, k) if 0 <= k <= m else 0
+
+
 class Budget:
-    """Wall-clock budget of one search (None: unlimited)."""
+    """Wall-clock budget of one property's searches (None: unlimited)."""
 
     def __init__(self, seconds: float | None):
         self.deadline = None if seconds is None else time.perf_counter() + seconds
+        self.cut = False
 
     def spent(self) -> bool:
-        return self.deadline is not None and time.perf_counter() > self.deadline
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.cut = True
+        return self.cut
+
+
+def subsets(m: int, k: int, rng: np.random.Generator, samples: int) -> tuple[Iterator[np.ndarray], bool]:
+    """The baseline family: every k-subset of range(m) when there are at most ``samples`` of them
+    (then ``exhaustive`` is True), else ``samples`` uniformly random ones. Subsets are sorted arrays."""
+    if n_subsets(m, k) <= samples:
+        return (np.array(c, dtype=np.intp) for c in itertools.combinations(range(m), k)), True
+    return (np.sort(rng.choice(m, size=k, replace=False)) for _ in range(samples)), False
+
+
+def _ints(a) -> tuple[int, ...]:
+    return tuple(int(i) for i in a)
 
 
 # ---- (20) ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NormSearch:
-    """Best subset found for max_{|J|=k} ||X^J||: value, J (sorted, 0-based) and how it was found."""
+    """Best subset found for max_{|J|=k} ||X^J||: value = ||X^J||, J (sorted, 0-based), how it was
+    found, and whether the value is exact (k in {1, 2, m} or the family was enumerated)."""
 
     k: int
     value: float
     J: tuple[int, ...]
     found_by: str
+    exact: bool
 
 
-def truncated_power(X: np.ndarray, k: int, v0: np.ndarray, iterations: int) -> np.ndarray:
-    """Truncated power method for k-sparse PCA of X^T X (Yuan & Zhang 2013): v <- top-k(X^T X v).
+def norm_upper_20(ctx: Context, k: int) -> float:
+    """Proved bound on max_{|J|=k} ||X^J||: min(||X||, Gershgorin_k^{1/2}), where (Gershgorin on
+    (X^J)^T X^J) ||X^J||^2 <= max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j);
+    this is also <= k max_j ||X^j||^2."""
+    return min(ctx.X_norm, math.sqrt(ctx.gershgorin_sq(k)))
 
-    X (n, m), v0 (m,); returns the support J (k,) of the final iterate.
-    """
-    v = v0
-    J = np.argsort(-np.abs(v))[:k]
+
+def truncated_power(G: np.ndarray, k: int, v0: np.ndarray, iterations: int) -> np.ndarray:
+    """Truncated power method for k-sparse PCA (Yuan & Zhang 2013): v <- top-k(G v) / norm.
+
+    G = X^T X (m, m), v0 (m,); returns the sorted support (k,) of the last iterate (stops at a fixed
+    support)."""
+    m = G.shape[0]
+    J = np.sort(np.argpartition(-np.abs(v0), k - 1)[:k])
+    v = np.zeros(m)
+    v[J] = v0[J]
     for _ in range(iterations):
-        u = X.T @ (X @ v)
-        Jn = np.argpartition(-np.abs(u), k - 1)[:k] if k < len(u) else np.arange(len(u))
-        v = np.zeros_like(u)
-        v[Jn] = u[Jn]
         nv = np.linalg.norm(v)
         if nv == 0:
             break
-        v /= nv
-        if set(Jn.tolist()) == set(J.tolist()):
-            J = Jn
+        u = G @ (v / nv)
+        Jn = np.sort(np.argpartition(-np.abs(u), k - 1)[:k])
+        v = np.zeros(m)
+        v[Jn] = u[Jn]
+        if np.array_equal(Jn, J):
             break
         J = Jn
-    return np.sort(J)
+    return J
 
 
-def search_norm(ctx: Context, k: int, rng: np.random.Generator, budget: Budget) -> NormSearch:
-    """Lower end for max_{|J|=k} ||X^J||: exact for k in {1, 2, m}; otherwise the best of random
-    subsets (``effort.subset_samples``) and multi-start truncated power iterations
-    (``effort.restarts`` starts: the Gershgorin-heaviest rows and random vectors)."""
-    X, m = ctx.X, ctx.m
-    if k == m:
-        return NormSearch(k, ctx.X_norm, tuple(range(m)), "exact (J = [m])")
-    if k == 1:
-        return NormSearch(k, float(np.linalg.norm(X[:, 0])), (0,), "exact (k = 1)")
-    if k == 2:
-        G = np.abs(ctx.gram)
-        np.fill_diagonal(G, -1.0)
-        j, jp = divmod(int(np.argmax(G)), m)
+def greedy_growth(X: np.ndarray, seed: int, k_max: int) -> np.ndarray:
+    """Greedy sparse PCA: from J = {seed}, repeatedly add the column with the largest |<X^i, u>|,
+    u the top left singular vector of X^J (kept by warm-started power iteration). X (n, m); returns
+    the order (k_max,) in which columns were added, so order[:k] is the greedy k-subset."""
+    n, m = X.shape
+    order = [seed]
+    inside = np.zeros(m, dtype=bool)
+    inside[seed] = True
+    u = X[:, seed] / max(np.linalg.norm(X[:, seed]), 1e-300)
+    for _ in range(1, k_max):
+        s = (X.T @ u) ** 2
+        s[inside] = -1.0
+        i = int(np.argmax(s))
+        order.append(i)
+        inside[i] = True
+        M = X[:, order]
+        for _ in range(3):
+            u = M @ (M.T @ u)
+            u /= max(np.linalg.norm(u), 1e-300)
+    return np.array(order, dtype=np.intp)
+
+
+def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: Budget,
+                 progress: Callable[[float], None] | None = None) -> list[NormSearch]:
+    """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``. Exact for k in {1, 2, m} (and for any k
+    whose family has at most ``effort.subset_samples`` members: enumerated). Otherwise the best of:
+    random k-subsets (the baseline, ``effort.subset_samples`` per k); greedy growth from
+    ``effort.restarts`` seeds (alternately the Gershgorin-heaviest columns and random ones, each
+    grown once to the largest k, its prefixes serving every k); and the truncated power method
+    (``effort.iterations`` steps) started from each greedy prefix and from random vectors."""
+    X, m, eff = ctx.X, ctx.m, ctx.effort
+    G = ctx.gram
+    out: dict[int, NormSearch] = {}
+    colnorm = np.sqrt(np.diag(G))
+    if 1 in ks:
+        j = int(np.argmax(colnorm))
+        out[1] = NormSearch(1, float(colnorm[j]), (j,), "exact (k = 1)", True)
+    if 2 in ks and m >= 2:
+        # ||X^{j,j'}||^2 = lambda_max of [[a, c], [c, b]] = (a+b)/2 + sqrt(((a-b)/2)^2 + c^2)
+        d = np.diag(G)
+        lam = (d[:, None] + d[None, :]) / 2 + np.sqrt(((d[:, None] - d[None, :]) / 2) ** 2 + G ** 2)
+        np.fill_diagonal(lam, -1.0)
+        j, jp = divmod(int(np.argmax(lam)), m)
         J = tuple(sorted((j, jp)))
-        return NormSearch(k, spectral_norm(X[:, list(J)]), J, "exact (k = 2: largest |<X^j, X^j'>|)")
-    best = NormSearch(k, -1.0, (), "")
-    for _ in range(ctx.effort.subset_samples):
-        J = np.sort(rng.choice(m, size=k, replace=False))
+        out[2] = NormSearch(2, spectral_norm(X[:, list(J)]), J, "exact (k = 2: all pairs)", True)
+    if m in ks:
+        out[m] = NormSearch(m, ctx.X_norm, tuple(range(m)), "exact (J = [m])", True)
+    todo = [k for k in ks if k not in out]
+    if not todo:
+        return [out[k] for k in ks]
+
+    best: dict[int, tuple[float, np.ndarray, str]] = {k: (-1.0, np.arange(k), "") for k in todo}
+
+    def consider(k: int, J: np.ndarray, how: str) -> None:
         v = spectral_norm(X[:, J])
-        if v > best.value:
-            best = NormSearch(k, v, tuple(int(i) for i in J), "random subset")
-        if budget.spent():
-            break
-    heavy = np.argsort(-ctx.gram_row_cumsum[:, k - 1])
-    for r in range(ctx.effort.restarts):
-        if budget.spent() and best.value >= 0:
-            break
-        if r % 2 == 0:  # start at a row with the heaviest Gershgorin sum: its k-1 nearest columns
-            j = int(heavy[r // 2])
-            v0 = np.abs(ctx.gram[j]).copy()
-        else:
-            v0 = rng.standard_normal(m)
-        J = truncated_power(X, k, v0, ctx.effort.iterations)
-        v = spectral_norm(X[:, J])
-        if v > best.value:
-            best = NormSearch(k, v, tuple(int(i) for i in J), "truncated power method")
-    return best
+        if v > best[k][0] + 1e-15:
+            best[k] = (v, np.sort(J), how)
+
+    exhaustive = {}
+    steps, done = 2 * len(todo) + 1, 0
+    for k in todo:  # baseline
+        family, exhaustive[k] = subsets(m, k, rng, eff.subset_samples)
+        for J in family:
+            consider(k, J, "every subset" if exhaustive[k] else "random subset")
+            if budget.spent():
+                break
+        done += 1
+        if progress:
+            progress(done / steps)
+    k_max = max(k for k in todo if not exhaustive[k]) if not all(exhaustive.values()) else 0
+    prefixes = []
+    if k_max:
+        heavy = np.argsort(-ctx.gram_row_cumsum[:, min(k_max, m - 1) - 1], kind="stable")
+        for r in range(eff.restarts):
+            seed = int(heavy[r // 2]) if r % 2 == 0 else int(rng.integers(m))
+            prefixes.append(greedy_growth(X, seed, k_max))
+            if budget.spent():
+                break
+    done += 1
+    if progress:
+        progress(done / steps)
+    for k in todo:
+        if exhaustive[k]:
+            done += 2
+            continue
+        for order in prefixes:
+            consider(k, order[:k], "greedy growth")
+        starts = []
+        for order in prefixes:
+            v0 = np.zeros(m)
+            v0[order[:k]] = 1.0
+            starts.append(v0)
+        starts += [rng.standard_normal(m) for _ in range(max(1, eff.restarts // 2))]
+        for v0 in starts:
+            if budget.spent():
+                break
+            consider(k, truncated_power(G, k, v0, eff.iterations), "truncated power method")
+        done += 2
+        if progress:
+            progress(done / steps)
+    for k in todo:
+        v, J, how = best[k]
+        out[k] = NormSearch(k, v, _ints(J), how, exhaustive[k])
+    return [out[k] for k in ks]
 
 
 # ---- (21) ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SigmaSearch:
-    """Best (J, xi) found for min_{|J|=n*} sigma_min((X^J)^T)."""
+    """Best (J, xi) found for min_{|J|=n*} sigma_min((X^J)^T): value = ||(X^J)^T xi|| =
+    sigma_min((X^J)^T), xi the bottom singular direction; ``exact`` when the family was enumerated."""
 
+    n_star: int
     value: float
     J: tuple[int, ...]
     xi: tuple[float, ...]
     found_by: str
+    exact: bool
 
 
-def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget: Budget) -> SigmaSearch:
-    """Upper end for (21). The minima over J and over unit xi commute, so the value is
-    min_xi sqrt(sum of the n* smallest <X^j, xi>^2). Alternate xi <- bottom singular vector of
-    (X^J)^T and J <- the n* smallest projections, from ``effort.restarts`` starts (the bottom
-    eigenvector of X X^T, then random directions); the baseline is random subsets."""
-    X, n, m = ctx.X, ctx.n, ctx.m
+def _bottom(X: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray]:
+    """(sigma_min((X^J)^T), bottom eigenvector xi (n,) of X^J (X^J)^T)."""
+    XJ = X[:, J]
+    w, V = np.linalg.eigh(XJ @ XJ.T)
+    return math.sqrt(max(0.0, float(w[0]))), V[:, 0]
 
-    def bottom(J: np.ndarray) -> tuple[float, np.ndarray]:
-        XJ = X[:, J]
-        w, V = scipy.linalg.eigh(XJ @ XJ.T, subset_by_index=[0, 0])
-        return math.sqrt(max(0.0, float(w[0]))), V[:, 0]
 
-    best = SigmaSearch(math.inf, (), (), "")
-    for _ in range(ctx.effort.subset_samples):
-        J = np.sort(rng.choice(m, size=n_star, replace=False))
-        val, xi = bottom(J)
-        if val < best.value:
-            best = SigmaSearch(val, tuple(int(i) for i in J), tuple(map(float, xi)), "random subset")
-        if budget.spent():
-            break
-    starts = [np.linalg.eigh(X @ X.T)[1][:, 0]] + [rng.standard_normal(n) for _ in range(max(0, ctx.effort.restarts - 1))]
-    for xi in starts:
-        xi = xi / np.linalg.norm(xi)
-        prev = math.inf
-        for _ in range(ctx.effort.iterations):
-            J = np.sort(np.argsort((X.T @ xi) ** 2, kind="stable")[:n_star])
-            val, xi = bottom(J)
-            if val < best.value:
-                best = SigmaSearch(val, tuple(int(i) for i in J), tuple(map(float, xi)), "alternating minimisation")
-            if val >= prev - 1e-15:
+def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget: Budget,
+                     baseline: bool = True) -> SigmaSearch:
+    """Upper end for (21) at n* (n <= n* <= m). The minima over J and over unit xi commute, so the
+    value is min_xi sqrt(sum of the n* smallest <X^j, xi>^2). Alternate xi <- bottom singular vector
+    of (X^J)^T and J <- the n* smallest projections (each step does not increase the value), from
+    ``effort.restarts`` starts: the bottom eigenvector of X X^T, the directions found by the
+    baseline, then random directions. Baseline: ``effort.subset_samples`` random n*-subsets, or all
+    of them when there are no more (then the value is exact)."""
+    X, n, m, eff = ctx.X, ctx.n, ctx.m, ctx.effort
+    best = [math.inf, np.arange(n_star), np.zeros(n), ""]
+
+    def consider(J: np.ndarray, how: str) -> np.ndarray:
+        val, xi = _bottom(X, J)
+        if val < best[0] - 1e-15:
+            best[:] = [val, np.sort(J), xi, how]
+        return xi
+
+    exhaustive = False
+    if baseline:
+        family, exhaustive = subsets(m, n_star, rng, eff.subset_samples)
+        for J in family:
+            consider(J, "every subset" if exhaustive else "random subset")
+            if budget.spent():
                 break
-            prev = val
-        if budget.spent():
-            break
-    return best
+    if not exhaustive:
+        starts = [np.linalg.eigh(X @ X.T)[1][:, 0]]
+        if np.isfinite(best[0]):
+            starts.append(best[2].copy())
+        starts += [rng.standard_normal(n) for _ in range(max(0, eff.restarts - len(starts)))]
+        for xi in starts:
+            xi = xi / np.linalg.norm(xi)
+            prev = math.inf
+            for _ in range(eff.iterations):
+                J = np.sort(np.argsort((X.T @ xi) ** 2, kind="stable")[:n_star])
+                val, xi = _bottom(X, J)
+                if val < best[0] - 1e-15:
+                    best[:] = [val, J, xi, "alternating minimisation"]
+                if val >= prev - 1e-15:
+                    break
+                prev = val
+            if budget.spent():
+                break
+    return SigmaSearch(n_star, float(best[0]), _ints(best[1]), tuple(map(float, best[2])), best[3],
+                       exhaustive)
 
 
-def sigma_min_lower_bound(ctx: Context, n_star: int) -> float:
-    """Proved lower end for (21): X X^T = X^J X^J^T + X^K X^K^T (K the complement, |K| = m - n*),
-    so by Weyl lambda_min(X^J X^J^T) >= lambda_min(X X^T) - max_{|K|=m-n*} ||X^K||^2, the last
-    bounded by (20)'s proved bound."""
-    k = ctx.m - n_star
-    loss = ctx.norm_bound_20(k) ** 2 if k > 0 else 0.0
-    return math.sqrt(max(0.0, ctx.lambda_min_XXt - loss))
+def sigma_min_lower_bounds(ctx: Context) -> np.ndarray:
+    """Proved lower ends for (21) at every n* = 0..m (array (m+1,)): X X^T = X^J X^J^T + X^K X^K^T
+    (K the complement, |K| = m - n*), so by Weyl lambda_min(X^J X^J^T) >= lambda_min(X X^T) -
+    max_{|K|=m-n*} ||X^K||^2, the last bounded by (20)'s proved bound; clipped at 0."""
+    m = ctx.m
+    loss = np.array([norm_upper_20(ctx, k) ** 2 if k > 0 else 0.0 for k in range(m, -1, -1)])
+    return np.sqrt(np.maximum(0.0, ctx.lambda_min_XXt - loss))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Where the existential parameter (n* of (21), S* of (30)) switches between fail and hold.
+
+    lower, upper : the switch point lies in [lower, upper] (None: unbounded on that side).
+    proof_at : a value at which the proved bound shows the property holds (None: none found).
+    fail_at : a value at which a witness shows it fails (None: none found); ``fail_witness`` is that
+              witness (the property's witness format) and ``fail_value`` its statistic.
+    """
+
+    lower: int | None
+    upper: int | None
+    proof_at: int | None
+    fail_at: int | None
+    fail_value: float | None
+    fail_witness: dict | None
+
+    def to_json(self) -> dict:
+        return {"lower": self.lower, "upper": self.upper, "proof_at": self.proof_at,
+                "fail_at": self.fail_at, "fail_value": self.fail_value, "fail_witness": self.fail_witness}
+
+
+def n_star_interval(ctx: Context, threshold: float, rng: np.random.Generator, budget: Budget) -> Interval:
+    """The smallest n* at which min_{|J|=n*} sigma_min((X^J)^T) >= threshold (the value increases
+    with n*). Certified-hold side: the smallest n* whose proved lower end reaches the threshold.
+    Certified-fail side: bisection with the search (no baseline) between n - 1 (sigma_min = 0 for
+    every J when n* < n) and that n*, keeping the largest n* at which a witness falls below."""
+    n, m = ctx.n, ctx.m
+    if threshold <= 0:  # sigma_min >= 0 always
+        return Interval(1, 1, 1, None, None, None)
+    lb = sigma_min_lower_bounds(ctx)
+    ok = np.flatnonzero(lb >= threshold)
+    proof_at = int(ok[0]) if ok.size else None
+    fail_at, fail_value, fail_wit = (n - 1, 0.0, None) if n - 1 >= 1 else (None, None, None)
+    lo = max(n, 1)
+    hi = proof_at if proof_at is not None else m + 1  # search n* in [lo, hi)
+    while lo < hi and not budget.spent():
+        mid = (lo + hi) // 2
+        found = search_sigma_min(ctx, mid, rng, budget, baseline=False)
+        if found.value < threshold:
+            fail_at, fail_value = mid, found.value
+            fail_wit = {"J": list(found.J), "xi": list(found.xi)}
+            lo = mid + 1
+        else:
+            hi = mid
+    return Interval(None if fail_at is None else fail_at + 1, proof_at, proof_at, fail_at, fail_value, fail_wit)
 
 
 # ---- (30) ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RemovalSearch:
-    """Best removal found for min_Gamma lambda_min(((A0)_Gamma * X)^T ((A0)_Gamma * X))."""
+    """Best removal found for min_Gamma lambda_min(((A0)_Gamma * X)^T ((A0)_Gamma * X)): value is
+    lambda_min(H_Gamma), Gamma = Gamma_0 minus ``removed``; ``exact`` when every removal was tried."""
 
+    S_star: int
     value: float
     removed: tuple[int, ...]
     found_by: str
+    exact: bool
 
 
-def H_restricted(ctx: Context, AtA: np.ndarray) -> np.ndarray:
-    """((A0)_Gamma * X)^T ((A0)_Gamma * X) = (X^T X) o (A_Gamma^T A_Gamma) by (7); (m, m)."""
-    return ctx.gram * AtA
+class RestrictedNTK:
+    """H_Gamma = ((A0)_Gamma * X)^T ((A0)_Gamma * X) = (X^T X) o (A_Gamma^T A_Gamma) by (7), (m, m),
+    for Gamma = Gamma_0 minus a removal; dense (one S* x m x m GEMM per removal after one
+    |Gamma_0| x m x m GEMM) when m <= ``dense_limit``, else matrix-free (a product with H_Gamma is
+    two GEMMs of |Gamma| x m x n, ``model.H_matvec``) with LOBPCG for the bottom eigenpair."""
+
+    def __init__(self, ctx: Context, dense_limit: int = DENSE_LIMIT_30):
+        self.ctx = ctx
+        self.G0 = ctx.Gamma0
+        self.A = ctx.A0.astype(np.float64)
+        self.dense = ctx.m <= dense_limit
+        self._AtA0 = None
+
+    @property
+    def AtA0(self) -> np.ndarray:
+        if self._AtA0 is None:
+            AG = self.A[self.G0]
+            self._AtA0 = AG.T @ AG
+        return self._AtA0
+
+    def dense_matrix(self, removed) -> np.ndarray:
+        Ar = self.A[list(removed)]
+        return self.ctx.gram * (self.AtA0 - Ar.T @ Ar)
+
+    def bottom(self, removed, xi0: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """(lambda_min(H_Gamma), its unit eigenvector (m,)) for Gamma = Gamma_0 minus ``removed``."""
+        if self.dense:
+            w, V = np.linalg.eigh(self.dense_matrix(removed))
+            return float(w[0]), V[:, 0]
+        keep = np.setdiff1d(self.G0, np.asarray(list(removed), dtype=np.intp))
+        B = self.A[keep]
+        X, m = self.ctx.X, self.ctx.m
+        op = scipy.sparse.linalg.LinearOperator((m, m), dtype=np.float64,
+                                                matvec=lambda v: model.H_matvec(X, B, np.ravel(v)))
+        x0 = (xi0 if xi0 is not None else np.ones(m)).reshape(m, 1)
+        w, V = scipy.sparse.linalg.lobpcg(op, x0, largest=False, tol=1e-9, maxiter=500)
+        xi = V[:, 0] / np.linalg.norm(V[:, 0])
+        return float(xi @ model.H_matvec(X, B, xi)), xi  # a Rayleigh quotient: >= lambda_min
+
+    def exact_value(self, removed) -> float:
+        """lambda_min(H_Gamma) by dense LAPACK (what an auditor recomputes)."""
+        return float(np.linalg.eigvalsh(self.dense_matrix(removed))[0])
+
+    def neuron_weights(self, xi: np.ndarray) -> np.ndarray:
+        """||X (a_nu o xi)||^2 = xi^T H_nu xi for nu in Gamma_0: one GEMM (|Gamma_0|, m) x (m, n)."""
+        V = (self.A[self.G0] * xi[None, :]) @ self.ctx.X.T
+        return np.einsum("sn,sn->s", V, V)
 
 
-def lambda_min_vec(H: np.ndarray) -> tuple[float, np.ndarray]:
-    w, V = scipy.linalg.eigh(H, subset_by_index=[0, 0])
-    return float(w[0]), V[:, 0]
+def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: Budget,
+                   H: RestrictedNTK | None = None, baseline: bool = True) -> RemovalSearch:
+    """Upper end for (30) at S* (0 < S* <= |Gamma_0|). For a fixed unit xi the adversary removes the
+    S* neurons of Gamma_0 with the largest ||X (a_nu o xi)||^2 = xi^T H_nu xi (that minimises
+    xi^T H_Gamma xi); alternate xi <- bottom eigenvector of H_Gamma and that removal (each step does
+    not increase lambda_min), from ``effort.restarts`` starts: the bottom eigenvector of H_Gamma0,
+    unit vectors e_j at the data points with the smallest diagonal of H_Gamma0, then random xi.
+    Baseline: ``effort.subset_samples`` random removals, or all when there are no more (exact)."""
+    H = H or RestrictedNTK(ctx)
+    G0, eff = H.G0, ctx.effort
+    best = [math.inf, (), ""]
 
+    def consider(removed, how: str, xi0=None) -> np.ndarray:
+        val, xi = H.bottom(removed, xi0)
+        if val < best[0] - 1e-12 * max(1.0, abs(best[0]) if np.isfinite(best[0]) else 1.0):
+            best[:] = [val, _ints(np.sort(removed)), how]
+        return xi
 
-def neuron_weights(ctx: Context, xi: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """||X (a_nu o xi)||^2 for nu in idx: one GEMM (|idx|, m) x (m, n). xi (m,) -> (|idx|,)."""
-    V = (ctx.A0[idx] * xi[None, :]) @ ctx.X.T
-    return np.einsum("sn,sn->s", V, V)
-
-
-def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: Budget) -> RemovalSearch:
-    """Upper end for (30). For a fixed unit xi the adversary removes the S* neurons of Gamma_0 with
-    the largest ||X (a_nu o xi)||^2; alternate xi <- bottom eigenvector of H_Gamma and that removal,
-    from ``effort.restarts`` starts (the bottom eigenvector of H_Gamma0, then random xi); the baseline
-    removes random S*-subsets."""
-    G0 = ctx.Gamma0
-    A = ctx.A0.astype(np.float64)
-    AtA0 = A[G0].T @ A[G0]
-
-    def evaluate(removed: np.ndarray) -> tuple[float, np.ndarray]:
-        Ar = A[removed]
-        return lambda_min_vec(H_restricted(ctx, AtA0 - Ar.T @ Ar))
-
-    best = RemovalSearch(math.inf, (), "")
-    lam0, xi0 = lambda_min_vec(H_restricted(ctx, AtA0))
-    for _ in range(ctx.effort.restarts):
-        removed = np.sort(rng.choice(G0, size=S_star, replace=False))
-        val, _ = evaluate(removed)
-        if val < best.value:
-            best = RemovalSearch(val, tuple(int(i) for i in removed), "random removal")
-        if budget.spent():
-            break
-    starts = [xi0] + [rng.standard_normal(ctx.m) for _ in range(max(0, ctx.effort.restarts - 1))]
-    for xi in starts:
-        xi = xi / np.linalg.norm(xi)
-        prev = math.inf
-        for _ in range(ctx.effort.iterations):
-            w = neuron_weights(ctx, xi, G0)
-            removed = np.sort(G0[np.argsort(-w, kind="stable")[:S_star]])
-            val, xi = evaluate(removed)
-            if val < best.value:
-                best = RemovalSearch(val, tuple(int(i) for i in removed), "alternating minimisation")
-            if val >= prev - 1e-12 * max(1.0, abs(prev)):
+    exhaustive = False
+    if baseline:
+        family, exhaustive = subsets(G0.size, S_star, rng, eff.subset_samples)
+        for idx in family:
+            consider(G0[idx], "every removal" if exhaustive else "random removal")
+            if budget.spent():
                 break
-            prev = val
-        if budget.spent():
-            break
-    return best
+    if not exhaustive:
+        lam0, xi0 = H.bottom(())
+        diag = np.einsum("sj,sj->j", H.A[G0], H.A[G0]) * np.diag(ctx.gram)
+        starts = [xi0]
+        for j in np.argsort(diag, kind="stable")[: max(1, eff.restarts // 2)]:
+            e = np.zeros(ctx.m)
+            e[j] = 1.0
+            starts.append(e)
+        starts += [rng.standard_normal(ctx.m) for _ in range(max(0, eff.restarts - len(starts)))]
+        for xi in starts:
+            xi = xi / np.linalg.norm(xi)
+            prev = math.inf
+            for _ in range(eff.iterations):
+                w = H.neuron_weights(xi)
+                removed = G0[np.argsort(-w, kind="stable")[:S_star]]
+                val, xi = H.bottom(removed, xi)
+                if val < best[0] - 1e-12 * max(1.0, abs(best[0]) if np.isfinite(best[0]) else 1.0):
+                    best[:] = [val, _ints(np.sort(removed)), "alternating minimisation"]
+                if val >= prev - 1e-12 * max(1.0, abs(prev)):
+                    break
+                prev = val
+            if budget.spent():
+                break
+    value = best[0] if H.dense else H.exact_value(best[1])
+    return RemovalSearch(S_star, float(value), best[1], best[2], exhaustive)
 
 
-def per_neuron_lambda_max(ctx: Context, idx: np.ndarray) -> np.ndarray:
-    """lambda_max((X^T X) o (a_nu a_nu^T)) = ||X^{supp a_nu}||^2 for nu in idx, via the n x n
-    matrices X diag(a_nu) X^T."""
+def per_neuron_lambda_max(ctx: Context, idx: np.ndarray, chunk: int = 32) -> np.ndarray:
+    """lambda_max(H_nu) = lambda_max((X^T X) o (a_nu a_nu^T)) = ||X^{supp a_nu}||^2 for nu in idx:
+    batched eigvalsh of X diag(a_nu) X^T (n x n) or of (X^T X) o (a_nu a_nu^T) (m x m), whichever is
+    smaller, ``chunk`` neurons at a time."""
+    X, n, m = ctx.X, ctx.n, ctx.m
     out = np.empty(len(idx))
-    for t, nu in enumerate(idx):
-        Xs = ctx.X[:, ctx.A0[nu]]
-        out[t] = float(scipy.linalg.eigh(Xs @ Xs.T, eigvals_only=True,
-                                         subset_by_index=[ctx.n - 1, ctx.n - 1])[0]) if Xs.shape[1] else 0.0
+    for s in range(0, len(idx), chunk):
+        Ac = ctx.A0[idx[s:s + chunk]].astype(np.float64)
+        if n <= m:
+            Gs = (X[None, :, :] * Ac[:, None, :]) @ X.T
+        else:
+            Gs = ctx.gram[None, :, :] * Ac[:, :, None] * Ac[:, None, :]
+        out[s:s + chunk] = np.linalg.eigvalsh(Gs)[:, -1]
     return out
 
 
-def removal_lower_bound(ctx: Context, S_star: int) -> tuple[float, float]:
-    """Proved lower end for (30): H_Gamma = H_Gamma0 - sum_{removed} H_nu, so by Weyl
-    lambda_min(H_Gamma) >= lambda_min(H_Gamma0) - (sum of the S* largest lambda_max(H_nu)).
-    Returns (bound, lambda_min(H_Gamma0))."""
-    G0 = ctx.Gamma0
-    A = ctx.A0[G0].astype(np.float64)
-    lam0 = float(np.linalg.eigvalsh(ctx.gram * (A.T @ A))[0])
-    lm = np.sort(per_neuron_lambda_max(ctx, G0))[::-1]
-    return lam0 - float(lm[:S_star].sum()), lam0
+def removal_lower_bounds(ctx: Context, H: RestrictedNTK | None = None) -> tuple[np.ndarray, float]:
+    """Proved lower ends for (30) at every S* = 0..|Gamma_0| (array) and lambda_min(H_Gamma0):
+    H_Gamma = H_Gamma0 - sum_{removed} H_nu, so by Weyl lambda_min(H_Gamma) >= lambda_min(H_Gamma0)
+    - (sum of the S* largest lambda_max(H_nu)). lambda_min(H_Gamma0) is computed densely (LAPACK)."""
+    H = H or RestrictedNTK(ctx)
+    lam0 = H.exact_value(())
+    lm = np.sort(per_neuron_lambda_max(ctx, H.G0))[::-1]
+    return lam0 - np.concatenate([[0.0], np.cumsum(lm)]), lam0
+
+
+def S_star_interval(ctx: Context, threshold: float, rng: np.random.Generator, budget: Budget,
+                    H: RestrictedNTK, lower_bounds: np.ndarray) -> Interval:
+    """The largest S* at which min over removals of lambda_min(H_Gamma) >= threshold (the value
+    decreases with S*). Certified-hold side: the largest S* whose Weyl bound reaches the threshold.
+    Certified-fail side: bisection with the search (no baseline) above it, keeping the smallest S*
+    at which a witness falls below; the answer lies in [proof_at, fail_at - 1]."""
+    ok = np.flatnonzero(lower_bounds >= threshold)
+    if not ok.size:  # lower_bounds[0] = lambda_min(H_Gamma0) (exact) is below: fails at every S*
+        return Interval(None, None, None, 0, float(lower_bounds[0]), {"removed": []})
+    proof_at = int(ok[-1])
+    lo, hi = proof_at + 1, H.G0.size  # search S* in [lo, hi]
+    fail_at = fail_value = fail_wit = None
+    while lo <= hi and not budget.spent():
+        mid = (lo + hi) // 2
+        found = search_removal(ctx, mid, rng, budget, H=H, baseline=False)
+        if found.value < threshold:
+            fail_at, fail_value, fail_wit = mid, found.value, {"removed": list(found.removed)}
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    return Interval(proof_at, None if fail_at is None else fail_at - 1, proof_at, fail_at,
+                    fail_value, fail_wit)
