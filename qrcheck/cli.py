@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from . import InputError
@@ -37,6 +38,8 @@ def fail(message: str) -> typer.Exit:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or (isinstance(x, int) and abs(x) > 10**300):
+        return escape(str(x)[:12])  # only a hostile certificate has these; never crash on them
     if x == 0 or 1e-3 <= abs(x) < 1e5:
         return f"{x:.4g}"
     return f"{x:.3e}"
@@ -75,17 +78,25 @@ def verify(
     force: Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")] = False,
     require: Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")] = "regime",
     normalize: Annotated[bool, typer.Option("--normalize", help="Rescale loaded X columns to unit norm.")] = False,
-    subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
-    restarts: Annotated[int, typer.Option(help="Starts of each adversarial search.")] = 4,
-    iterations: Annotated[int, typer.Option(help="Steps per search start.")] = 30,
+    effort: Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")] = "default",
+    subset_samples: Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")] = None,
+    restarts: Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")] = None,
+    iterations: Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")] = None,
     time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the certificate here.")] = None,
+    embed_arrays: Annotated[bool, typer.Option("--embed-arrays", help="Also write X, W0, z0, y to CERT.arrays.npz beside --out (digest recorded), so audit needs no regeneration.")] = False,
+    track_every: Annotated[int, typer.Option("--track-every", help="Record lambda_min(H_t) every k steps of GD (0: never).")] = 0,
+    export_graph: Annotated[Optional[Path], typer.Option("--export-graph", help="Write the activation-change set D as a bipartite GraphML graph (needs networkx).")] = None,
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
-    from .certificate import dumps, write_atomic
-    from .context import Effort
+    from .certificate import CertificateError, write_certificate
+    from .context import effort_from
     from .verify import VerifyConfig, verify as run_verify
 
+    try:
+        search_effort = effort_from(effort, subset_samples, restarts, iterations, time_budget)
+    except InputError as exc:
+        raise fail(str(exc))
     given = {"n": n, "S": S, "m": m}
     files = any(v is not None for v in (X, W0, z0, y))
     defaults = {"n": 100, "S": 500, "m": 300}
@@ -95,43 +106,157 @@ def verify(
                        z0=None if z0 is None else str(z0), y=None if y is None else str(y),
                        z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w, eta_z=eta_z, tol=tol,
                        max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
-                       effort=Effort(subset_samples, restarts, iterations, time_budget))
+                       track_every=track_every, effort=search_effort)
     try:
         _check_out(out_path)
+        if export_graph is not None:
+            _check_graph_path(export_graph)
+        if embed_arrays and out_path is None:
+            raise InputError("--embed-arrays needs --out (the arrays go beside the certificate)")
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                       console=err, transient=True) as progress:
             from .properties import registry
             task = progress.add_task("checking properties", total=len(registry()))
             gd_task = None
+            gd_start = [0.0]
 
             def on_check(eq: str, name: str) -> None:
                 progress.update(task, description=f"checking ({eq}) {name}",
                                 completed=[c.eq for c in registry()].index(eq))
+
+            search_task = None
+
+            def on_search(eq: str, what: str, frac: float) -> None:
+                nonlocal search_task
+                if search_task is None:
+                    search_task = progress.add_task(what, total=100)
+                progress.update(search_task, description=f"searching {what}", completed=round(100 * frac))
 
             def on_gd(t: int, e: float) -> None:
                 nonlocal gd_task
                 progress.update(task, completed=len(registry()), description="properties checked")
                 if gd_task is None:
                     gd_task = progress.add_task("gradient descent", total=None)
-                progress.update(gd_task, description=f"gradient descent  t={t}  ||e||={e:.4g}")
+                    gd_start[0] = e
+                progress.update(gd_task, description=f"gradient descent  t={t}  ||e||={e:.4g}",
+                                **_gd_progress(gd_start[0], e, tol))
 
-            outcome = run_verify(cfg, on_check=on_check, on_gd=on_gd, command=["qrcheck", *sys.argv[1:]])
+            outcome = run_verify(cfg, on_check=on_check, on_search=on_search, on_gd=on_gd,
+                                 command=["qrcheck", *sys.argv[1:]])
     except InputError as exc:
         raise fail(str(exc))
     out.print(render_table(outcome.certificate))
     if out_path is not None:
-        write_atomic(out_path, dumps(outcome.certificate))
+        try:
+            written = write_certificate(out_path, outcome.certificate,
+                                        outcome.draw.arrays() if embed_arrays and outcome.draw is not None else None)
+        except CertificateError as exc:
+            raise fail(str(exc))
         out.print(f"certificate written to {out_path}", highlight=False)
+        if "arrays" in written:
+            out.print(f"arrays written to {out_path.with_name(written['arrays']['file'])}", highlight=False)
+    if export_graph is not None:
+        if outcome.gd is None or outcome.gd.changed is None:
+            err.print(f"gradient descent did not run: no graph written to {export_graph}", highlight=False)
+        else:
+            from .gd import write_change_graph
+
+            write_change_graph(outcome.gd.changed, export_graph)
+            out.print(f"activation-change graph D (|D| = {outcome.gd.D}) written to {export_graph}",
+                      highlight=False)
     raise typer.Exit(outcome.exit_code)
+
+
+def _gd_progress(e0: float, e: float, tol: float) -> dict:
+    """Progress of GD toward ||e|| < tol on a log scale: completed / total = log(e0/e) / log(e0/tol)."""
+    import math
+
+    if not (e0 > tol and e > 0 and math.isfinite(e)):
+        return {}
+    return {"total": 100, "completed": min(100.0, max(0.0, 100 * math.log(e0 / e) / math.log(e0 / tol)))}
+
+
+def _check_graph_path(path: Path) -> None:
+    """--export-graph: networkx importable and the folder writable, checked before any work."""
+    try:
+        import networkx  # noqa: F401
+    except ImportError:
+        raise InputError("--export-graph needs networkx: pip install 'qrcheck[graph]'") from None
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--export-graph: folder {parent} does not exist")
+    if path.is_dir():
+        raise InputError(f"--export-graph: {path} is a folder")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--export-graph: folder {parent} is not writable")
+
+
+@app.command("regime")
+def regime_command(
+    n: Annotated[int, typer.Option("--n", help="Input dimension.")] = 100,
+    S: Annotated[int, typer.Option("--S", help="Number of neurons.")] = 500,
+    m: Annotated[int, typer.Option("--m", help="Number of data points.")] = 300,
+    eta_w: Annotated[float, typer.Option("--eta-w", help="First-layer rate.")] = 1e-3,
+    eta_z: Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")] = 0.0,
+) -> None:
+    """Theorem 2.3's conditions (15)-(18) with their log-slack, the case, and the predicted bounds."""
+    from .regime import classify, report
+
+    for name, v in (("--n", n), ("--S", S), ("--m", m)):
+        if v < 1:
+            raise fail(f"{name} must be a positive integer, got {v}")
+    if n * S < 3:
+        raise fail("n S must be at least 3 (L = ln(nS) must exceed 1)")
+    for name, v in (("--eta-w", eta_w), ("--eta-z", eta_z)):
+        if not (v >= 0 and v < float("inf")):
+            raise fail(f"{name} must be a finite number >= 0, got {v}")
+    if eta_w + eta_z <= 0:
+        raise fail("--eta-w + --eta-z must be > 0")
+    rep = report(classify(n, S, m, eta_w, eta_z))
+    out.print(render_regime(rep))
+    out.print(rep.case.explanation(), highlight=False)
+
+
+def _slack(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x == float("inf"):
+        return "+inf"
+    if x == float("-inf"):
+        return "-inf"
+    return f"{x:+.2f}"
+
+
+def render_regime(rep) -> Table:
+    """Theorem 2.3's hypotheses and the proof's bounds (observed where GD ran)."""
+    c = rep.case
+    t = Table(title=f"Theorem 2.3  n={c.n} S={c.S} m={c.m} eta_w={c.eta_w:g} eta_z={c.eta_z:g}  "
+                    f"L=ln(nS)={c.L:.3f}  case ({c.case})" + ("" if c.theorem_applies else "  [outside]"),
+              caption="slack: log_L(bound/value), factors of L to spare (+) or lacking (-) beyond the one "
+                      "factor of L per o~/O~; premise off: the proof does not claim the bound here",
+              title_justify="left", caption_justify="left")
+    for col, just, width in (("eq", "right", None), ("condition / bound", "left", 30), ("value", "right", None),
+                             ("", "center", None), ("bound", "right", None), ("slack", "right", None),
+                             ("", "left", None), ("premise", "left", None)):
+        t.add_column(col, justify=just, overflow="fold", min_width=width)
+    for k in c.conditions:
+        t.add_row(k.equation, k.statement, _fmt(k.value), k.sense.value, _fmt(k.bound), _slack(k.slack),
+                  "[green]ok[/]" if k.holds else "[red]fails[/]", "")
+    t.add_section()
+    for b in rep.bounds:
+        mark = "" if b.holds is None else ("[green]ok[/]" if b.holds else "[red]fails[/]")
+        t.add_row(b.equation, b.statement, _fmt(b.observed), b.sense.value, _fmt(b.bound), _slack(b.slack), mark,
+                  "yes" if b.premise else "[dim]off[/]")
+    return t
 
 
 def render_table(cert: dict) -> Table:
     """The property table of a certificate (readable at 100 columns)."""
     p = cert["parameters"]
     req = set(cert.get("required", []))
-    t = Table(title=f"qrcheck  n={p['n']} S={p['S']} m={p['m']} seed={p['seed']} profile={p['profile']}",
-              caption=cert["verdict"], title_justify="left", caption_justify="left")
+    t = Table(title=f"qrcheck  n={p['n']} S={p['S']} m={p['m']} seed={p['seed']} profile={escape(p['profile'])}",
+              caption=escape(cert["verdict"]), title_justify="left", caption_justify="left")
     t.add_column("eq", justify="right")
     t.add_column("property", overflow="fold", max_width=26)
     t.add_column("statistic", justify="right")
@@ -141,7 +266,7 @@ def render_table(cert: dict) -> Table:
     t.add_column("status")
     for eq, r in cert["properties"].items():
         mark = "*" if eq in req else ""
-        t.add_row(f"{eq}{mark}", r.get("name", ""), _fmt(r["statistic"]), r.get("sense", ""),
+        t.add_row(f"{escape(eq)}{mark}", escape(str(r.get("name", ""))), _fmt(r["statistic"]), r.get("sense", ""),
                   _fmt(r["threshold"]), _fmt(r.get("empirical_constant")),
                   f"[{STATUS_STYLE.get(r['status'], '')}]{r['status']}[/]")
     gd = cert["gd"]
@@ -325,6 +450,70 @@ def reproduce(
     else:
         out.print(f"comparison: {rep.comparison_md}", highlight=False)
     raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command("audit")
+def audit_command(
+    cert: Annotated[Path, typer.Argument(help="The certificate (JSON) to audit.", show_default=False)],
+    replay_gd: Annotated[bool, typer.Option("--replay-gd", help="Also replay gradient descent (12) and compare T, D, distances, kappa_H.")] = False,
+    arrays: Annotated[Optional[Path], typer.Option("--arrays", help="X, W0, z0, y as .npz (verify --embed-arrays writes one) instead of regenerating them.")] = None,
+) -> None:
+    """Re-derive every claim of a certificate. Exit 0 all re-verified, 1 some claim does not hold,
+    2 unreadable or not a certificate, 3 not contradicted but not fully re-derivable here (arrays)."""
+    from rich.text import Text
+
+    from .audit import Outcome, audit as run_audit
+    from .show import audit_table
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("auditing", total=None)
+
+        def on_stage(s: str) -> None:
+            progress.update(task, description=escape(s))
+
+        def on_gd(t: int, e: float) -> None:
+            progress.update(task, description=f"replaying gradient descent  t={t}  ||e||={e:.4g}")
+
+        report = run_audit(cert, arrays=arrays, replay_gd=replay_gd, on_stage=on_stage, on_gd=on_gd)
+    if report.outcome is Outcome.UNREADABLE:
+        raise fail(report.error or "unreadable certificate")
+    if report.mismatches:
+        out.print(audit_table(report))
+    for note in report.notes:
+        out.print(Text(f"note: {note}", style="dim"))
+    for u in report.unverified:
+        out.print(Text(f"not re-derived: {u}", style="yellow"))
+    where = f"; arrays {report.arrays_from}" if report.arrays_from else ""
+    gd = "; gradient descent replayed" if report.gd_replayed else ""
+    summary = {Outcome.CLEAN: ("clean: every claim re-verified", "bold green"),
+               Outcome.MISMATCH: (f"{len(report.mismatches)} claim(s) do not hold", "bold red"),
+               Outcome.INCOMPLETE: ("incomplete: nothing contradicts the certificate, but not every claim "
+                                    "could be re-derived here", "bold yellow")}[report.outcome]
+    out.print(Text(f"audit: {summary[0]} ({report.checks} checks{where}{gd})", style=summary[1]))
+    raise typer.Exit(report.outcome.exit_code)
+
+
+@app.command("show")
+def show_command(
+    cert: Annotated[Path, typer.Argument(help="The certificate (JSON) to render.", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="table (terminal) or markdown (for review comments).")] = "table",
+) -> None:
+    """Render a certificate for reading: its properties, gradient descent, inputs and provenance."""
+    from .show import detail_tables, load_for_show, render_markdown
+
+    if fmt not in ("table", "markdown"):
+        raise fail(f"--format must be table or markdown, got {fmt!r}")
+    try:
+        c = load_for_show(cert)
+    except InputError as exc:
+        raise fail(str(exc))
+    if fmt == "markdown":
+        typer.echo(render_markdown(c), nl=False)
+        return
+    out.print(render_table(c))
+    for t in detail_tables(c):
+        out.print(t)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import kernels, model
+from . import InputError, kernels, model
 from .draw import Draw
 from .profiles import Profile
 
@@ -29,14 +29,21 @@ class Effort:
     time_budget : wall-clock seconds per property search (None: unlimited). Without a budget the
         searches are deterministic given the seed; a budget that cuts a search makes the result
         depend on machine speed, and the property's details say so (``budget_cut``).
-    preset : the ``--effort`` preset these values came from ("custom" when changed).
     """
 
     subset_samples: int = 64
     restarts: int = 4
     iterations: int = 30
     time_budget: float | None = None
-    preset: str = "default"
+
+    @property
+    def preset(self) -> str:
+        """The ``--effort`` preset with these counts, or "custom"."""
+        key = (self.subset_samples, self.restarts, self.iterations)
+        for name, e in EFFORT_PRESETS.items():
+            if (e.subset_samples, e.restarts, e.iterations) == key:
+                return name
+        return "custom"
 
     def to_dict(self) -> dict:
         return {"subset_samples": self.subset_samples, "restarts": self.restarts,
@@ -45,10 +52,21 @@ class Effort:
 
 # ``--effort`` presets (docs/search.md)
 EFFORT_PRESETS: dict[str, Effort] = {
-    "low": Effort(subset_samples=16, restarts=2, iterations=10, preset="low"),
+    "low": Effort(subset_samples=16, restarts=2, iterations=10),
     "default": Effort(),
-    "high": Effort(subset_samples=512, restarts=16, iterations=100, preset="high"),
+    "high": Effort(subset_samples=512, restarts=16, iterations=100),
 }
+
+
+def effort_from(preset: str = "default", subset_samples: int | None = None, restarts: int | None = None,
+                iterations: int | None = None, time_budget: float | None = None) -> Effort:
+    """The ``--effort`` preset with any count given explicitly overriding it."""
+    if preset not in EFFORT_PRESETS:
+        raise InputError(f"--effort must be one of {', '.join(EFFORT_PRESETS)}, got {preset!r}")
+    e = EFFORT_PRESETS[preset]
+    return Effort(e.subset_samples if subset_samples is None else subset_samples,
+                  e.restarts if restarts is None else restarts,
+                  e.iterations if iterations is None else iterations, time_budget)
 
 
 # spawn key of the search stream: independent of the X, W0, z0, y streams (keys 0..3)

@@ -17,9 +17,10 @@ from .draw import Draw, make_draw
 from .gd import GDConfig, GDResult, run_gd
 from .profiles import Profile, load_profile
 from .properties import registry
-from .regime import Case, classify, required_properties
+from .regime import Case, choose_case, classify, required_properties
+from .regime import report as regime_report
 from .results import PropertyResult, Status
-from .certificate import SCHEMA_ID
+from .certificate import SCHEMA_ID, random_stream_fingerprint
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class VerifyConfig:
     no_gd: bool = False
     force: bool = False
     require: str = "regime"
+    track_every: int = 0
     normalize: bool = False
     effort: Effort = field(default_factory=Effort)
 
@@ -58,6 +60,8 @@ class VerifyConfig:
             raise InputError(f"--tol must be > 0, got {self.tol}")
         if self.max_steps < 0:
             raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
+        if self.track_every < 0:
+            raise InputError(f"--track-every must be >= 0, got {self.track_every}")
         if self.require not in ("regime", "all", "none"):
             raise InputError(f"--require must be regime, all or none, got {self.require!r}")
         e = self.effort
@@ -77,21 +81,25 @@ class VerifyOutcome:
     required: tuple[str, ...]
     gd: GDResult | None
     exit_code: int
+    draw: Draw | None = None
 
 
 def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> dict:
     try:
         blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[union-attr]
-        blas = {k: blas.get(k) for k in ("name", "version")}
+        blas = {"name": blas.get("name"), "version": blas.get("version"),
+                "configuration": blas.get("openblas configuration")}
     except Exception:  # noqa: BLE001 - older numpy has no dict mode
-        blas = {"name": None, "version": None}
+        blas = {"name": None, "version": None, "configuration": None}
     return {"qrcheck": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "blas": blas, "platform": platform.platform(),
             "command": list(command) if command is not None else list(sys.argv),
-            "profile": profile.to_dict(), "search_effort": effort.to_dict()}
+            "profile": profile.to_dict(), "search_effort": effort.to_dict(),
+            "random_stream": random_stream_fingerprint()}
 
 
 def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = None,
+           on_search: Callable[[str, str, float], None] | None = None,
            on_gd: Callable[[int, float], None] | None = None, command: list[str] | None = None,
            draw: Draw | None = None) -> VerifyOutcome:
     """Run verify; raises :class:`qrcheck.InputError` on bad input (nothing is written here)."""
@@ -100,7 +108,7 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     if draw is None:
         draw = make_draw(n=cfg.n, S=cfg.S, m=cfg.m, seed=cfg.seed, z_dist=cfg.z_dist, labels=cfg.labels,
                          X=cfg.X, W0=cfg.W0, z0=cfg.z0, y=cfg.y, normalize=cfg.normalize)
-    ctx = Context(draw, profile, cfg.effort)
+    ctx = Context(draw, profile, cfg.effort, on_search=on_search)
     results = []
     for checker in registry():
         if on_check:
@@ -108,7 +116,8 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         results.append(checker.check(ctx))
     results = tuple(results)
     case = classify(draw.n, draw.S, draw.m, cfg.eta_w, cfg.eta_z)
-    required = required_properties(cfg.require, case, [r.eq for r in results])
+    all_violated = {r.eq for r in results if r.status is Status.VIOLATED}
+    required = required_properties(cfg.require, case, [r.eq for r in results], all_violated)
     violated = [r.eq for r in results if r.eq in required and r.status is Status.VIOLATED]
 
     gd_result: GDResult | None = None
@@ -120,10 +129,16 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
                              + ", ".join(f"({e})" for e in violated)}
     else:
         gd_result = run_gd(draw.X, draw.W0, draw.z0, draw.y,
-                           GDConfig(cfg.eta_w, cfg.eta_z, cfg.tol, cfg.max_steps), progress=on_gd)
+                           GDConfig(cfg.eta_w, cfg.eta_z, cfg.tol, cfg.max_steps, cfg.track_every),
+                           progress=on_gd, n_star=profile.n_star_value(draw.n))
         gd_json = gd_result.to_json()
-        gd_json["reason"] = ("--force: run despite violated required properties " + ", ".join(violated)
-                             if violated else "all required properties hold")
+        if violated:
+            gd_json["reason"] = "--force: run despite violated required properties " + ", ".join(violated)
+        elif cfg.require == "none":
+            gd_json["reason"] = "--require none: no property required"
+        else:
+            gd_json["reason"] = (f"every property required by --require {cfg.require} holds"
+                                 + (f" (case ({choose_case(case, all_violated)}))" if cfg.require == "regime" else ""))
     for k in ("T", "final_error", "kappa_H", "D", "W_distance", "z_distance", "wall_seconds",
               "seconds_per_step"):
         gd_json.setdefault(k, None)
@@ -142,7 +157,10 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     else:
         verdict = f"pass: every required property holds; gradient descent converged in T = {gd_result.T} steps"
     if not case.theorem_applies:
-        verdict += f" (outside Theorem 2.3: no case (16)-(18) holds, nearest ({case.case}))"
+        why = [w for w, bad in (("rates outside (15)", not case.rates_ok),
+                                ("m > o~(S)", not case.condition("m_S").holds),
+                                ("no case (16)-(18) holds", not case.applicable)) if bad]
+        verdict += f" (outside Theorem 2.3: {'; '.join(why)}; nearest case ({case.case}))"
     exit_code = 1 if (violated or failed_gd) else 0
 
     cert = {
@@ -150,16 +168,15 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "parameters": {"n": draw.n, "S": draw.S, "m": draw.m, "seed": draw.seed, "eta_w": cfg.eta_w,
                        "eta_z": cfg.eta_z, "profile": profile.name, "z_dist": draw.z_dist,
-                       "labels": draw.labels, "tol": cfg.tol, "max_steps": cfg.max_steps,
+                       "labels": draw.labels, "tol": cfg.tol, "max_steps": cfg.max_steps, "track_every": cfg.track_every,
                        "require": cfg.require, "normalized": draw.normalized, "force": cfg.force,
                        "no_gd": cfg.no_gd},
         "inputs": draw.inputs_record(),
         "properties": {r.eq: r.to_json() for r in results},
         "required": list(required),
-        "regime": {"case": case.case, "theorem_applies": case.theorem_applies,
-                   "conditions": case.conditions, "L": ctx.L},
+        "regime": regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json(),
         "gd": gd_json,
         "verdict": verdict,
         "provenance": provenance(command, profile, cfg.effort),
     }
-    return VerifyOutcome(cert, results, case, required, gd_result, exit_code)
+    return VerifyOutcome(cert, results, case, required, gd_result, exit_code, draw)
