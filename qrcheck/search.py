@@ -145,14 +145,29 @@ def greedy_growth(X: np.ndarray, seed: int, k_max: int) -> np.ndarray:
     return np.array(order, dtype=np.intp)
 
 
+def alternate_norm(X: np.ndarray, k: int, v: np.ndarray, iterations: int) -> np.ndarray:
+    """Alternating maximisation for max_{|J|=k} ||X^J|| = max_{|v|=1} sqrt(sum of the k largest
+    <X^j, v>^2) (the maxima over J and v commute): J <- the k largest |<X^j, v>|, v <- top left
+    singular vector of X^J; the value never decreases. X (n, m), v (n,); returns the sorted J (k,)."""
+    J = None
+    for _ in range(iterations):
+        Jn = np.sort(np.argpartition(-np.abs(X.T @ v), k - 1)[:k])
+        if J is not None and np.array_equal(Jn, J):
+            break
+        J = Jn
+        v = np.linalg.svd(X[:, J], full_matrices=False)[0][:, 0]
+    return J
+
+
 def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: Budget,
                  progress: Callable[[float], None] | None = None) -> list[NormSearch]:
     """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``. Exact for k in {1, 2, m} (and for any k
     whose family has at most ``effort.subset_samples`` members: enumerated). Otherwise the best of:
     random k-subsets (the baseline, ``effort.subset_samples`` per k); greedy growth from
     ``effort.restarts`` seeds (alternately the Gershgorin-heaviest columns and random ones, each
-    grown once to the largest k, its prefixes serving every k); and the truncated power method
-    (``effort.iterations`` steps) started from each greedy prefix and from random vectors."""
+    grown once to the largest k, its prefixes serving every k); the truncated power method
+    (``effort.iterations`` steps) started from each greedy prefix and from random vectors; and
+    alternating maximisation over (J, v) from the best subset so far and from random directions."""
     X, m, eff = ctx.X, ctx.m, ctx.effort
     G = ctx.gram
     out: dict[int, NormSearch] = {}
@@ -182,7 +197,7 @@ def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: 
             best[k] = (v, np.sort(J), how)
 
     exhaustive = {}
-    steps, done = 2 * len(todo) + 1, 0
+    steps, done = 3 * len(todo) + 1, 0
     for k in todo:  # baseline
         family, exhaustive[k] = subsets(m, k, rng, eff.subset_samples)
         for J in family:
@@ -220,6 +235,12 @@ def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: 
             if budget.spent():
                 break
             consider(k, truncated_power(G, k, v0, eff.iterations), "truncated power method")
+        vs = [np.linalg.svd(X[:, best[k][1]], full_matrices=False)[0][:, 0]]  # polish the best so far
+        vs += [rng.standard_normal(ctx.n) for _ in range(eff.restarts)]
+        for v0 in vs:
+            if budget.spent():
+                break
+            consider(k, alternate_norm(X, k, v0, eff.iterations), "alternating maximisation")
         done += 2
         if progress:
             progress(done / steps)
@@ -255,8 +276,10 @@ def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget
     """Upper end for (21) at n* (n <= n* <= m). The minima over J and over unit xi commute, so the
     value is min_xi sqrt(sum of the n* smallest <X^j, xi>^2). Alternate xi <- bottom singular vector
     of (X^J)^T and J <- the n* smallest projections (each step does not increase the value), from
-    ``effort.restarts`` starts: the bottom eigenvector of X X^T, the directions found by the
-    baseline, then random directions. Baseline: ``effort.subset_samples`` random n*-subsets, or all
+    these starts: the bottom eigenvector of X X^T, the best direction of the baseline, directions
+    orthogonal to n - 1 columns (chosen like the baseline's subsets: every (n-1)-subset when there
+    are at most max(``subset_samples``, ``restarts``), else that many random ones; ``restarts``
+    random ones when ``baseline`` is off), and ``effort.restarts`` random directions. Baseline: ``effort.subset_samples`` random n*-subsets, or all
     of them when there are no more (then the value is exact)."""
     X, n, m, eff = ctx.X, ctx.n, ctx.m, ctx.effort
     best = [math.inf, np.arange(n_star), np.zeros(n), ""]
@@ -278,7 +301,12 @@ def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget
         starts = [np.linalg.eigh(X @ X.T)[1][:, 0]]
         if np.isfinite(best[0]):
             starts.append(best[2].copy())
-        starts += [rng.standard_normal(n) for _ in range(max(0, eff.restarts - len(starts)))]
+        # directions orthogonal to n - 1 columns (the baseline's rule: all when few, else random)
+        family, _ = subsets(m, min(n - 1, m), rng,
+                            max(eff.subset_samples, eff.restarts) if baseline else eff.restarts)
+        for K in family:
+            starts.append(np.linalg.svd(X[:, K].T, full_matrices=True)[2][-1] if n > 1 else np.ones(n))
+        starts += [rng.standard_normal(n) for _ in range(eff.restarts)]
         for xi in starts:
             xi = xi / np.linalg.norm(xi)
             prev = math.inf
