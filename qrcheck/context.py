@@ -47,7 +47,7 @@ class Effort:
 
     def to_dict(self) -> dict:
         return {"subset_samples": self.subset_samples, "restarts": self.restarts,
-                "iterations": self.iterations, "time_budget": self.time_budget, "preset": self.preset}
+                "iterations": self.iterations, "time_budget": self.time_budget}
 
 
 # ``--effort`` presets (docs/search.md)
