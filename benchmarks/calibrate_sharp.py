@@ -2,6 +2,7 @@
 
     nice python benchmarks/calibrate_sharp.py [--draws 200] [--sizes 10,400,100 20,900,40 ...]
                                               [--z-dist rademacher] [--out table.md]
+    python benchmarks/calibrate_sharp.py --planted      # the detection table instead
 
 For each size (n, S, m), ``--draws`` draws with seeds 0, 1, ... are sampled as in the paper's
 Section 2.4 and every property is checked under ``sharp`` (default search effort). Per property the
@@ -10,6 +11,10 @@ how many were ``violated`` (the empirical failure count), the one-sided 95% Clop
 bound on the failure rate, and the worst margin statistic/threshold seen (the largest for `<=`
 properties, the smallest for `>=`), which shows how far inside its threshold a random draw stays.
 The profile's promise is failure probability <= delta = 1e-3 per property. Results: docs/sharp.md.
+
+``--planted`` plants each defect of ``qrcheck.planted`` in a random draw and prints, under ``sharp``,
+the status of the property that must catch it, its statistic and threshold, and the witness
+recomputed from its indices.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import math
 import platform
 import time
 
+import numpy as np
 import scipy.stats
+
+from qrcheck import planted
 
 from qrcheck.context import Context
 from qrcheck.draw import make_draw
@@ -62,6 +70,45 @@ def calibrate(n: int, S: int, m: int, draws: int, z_dist: str) -> tuple[list[str
     return rows, time.perf_counter() - t0
 
 
+def detection() -> list[str]:
+    """Planted defects under sharp: the property that must catch each, with its witness recomputed."""
+    rows = ["| defect | sizes (n, S, m) | property | status | statistic | threshold | witness | witness "
+            "recomputed | without the defect |", "|---|---|---|---|---|---|---|---|---|"]
+
+    def row(defect, d, eq, extra, clean):
+        checker = next(c for c in registry() if c.eq == eq)
+        ctx = Context(d, SHARP)
+        r = checker.check(ctx)
+        before = checker.check(Context(clean, SHARP))
+        w = {k: (f"{len(v)} indices" if isinstance(v, list) and len(v) > 4 else v) for k, v in (r.witness or {}).items()
+             if k != "xi"}
+        rows.append(f"| {defect} | ({d.n}, {d.S}, {d.m}) | ({eq}) | {r.status.value} | {r.statistic:.4g} | "
+                    f"{r.threshold:.4g} | {w} | {extra(ctx, r):.4g} | {before.status.value} "
+                    f"({before.statistic:.4g}) |")
+
+    X_norm = lambda J: float(np.linalg.norm(J, 2))  # noqa: E731
+    d1, d3, d2 = make_draw(n=50, S=20, m=200, seed=1), make_draw(n=10, S=20, m=400, seed=3), \
+        make_draw(n=20, S=900, m=40, seed=2)
+    cl = planted.with_cluster(d1, 30, rng=np.random.default_rng(1))
+    row("30 nearly parallel columns", cl.draw, "20",
+        lambda c, r: X_norm(c.X[:, r.witness["J"]]) / (1 + math.sqrt(r.witness["k"] / c.n)), d1)
+    row("30 nearly parallel columns", cl.draw, "19", lambda c, r: abs(float(c.gram[tuple(r.witness["pair"])])), d1)
+    sl = planted.with_slab(d3, 120, rng=np.random.default_rng(3))
+    row("120 columns within 1e-3 of a hyperplane", sl.draw, "21",
+        lambda c, r: float(np.linalg.norm(c.X[:, r.witness["J"]].T @ np.array(r.witness["xi"]))), d3)
+    st = planted.with_starved_point(d2, j=5, active=3, rng=np.random.default_rng(2))
+
+    def removal_value(c, r):
+        keep = np.setdiff1d(c.Gamma0, r.witness["removed"])
+        A = (c.W0[keep] @ c.X > 0).astype(float)
+        return float(np.linalg.eigvalsh((c.X.T @ c.X) * (A.T @ A))[0])
+    row("data point 5 active on 3 of 900 neurons", st.draw, "30", removal_value, d2)
+    sq = planted.with_starved_point(d2, j=5, active=3, squeeze=1e-3, rng=np.random.default_rng(2))
+    row("same, inactive preactivations in [-1e-3, 0)", sq.draw, "28",
+        lambda c, r: r.witness["k"] / (c.S * r.witness["R"] + 1), d2)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=200)
@@ -69,7 +116,11 @@ def main() -> None:
                     help="n,S,m triples")
     ap.add_argument("--z-dist", default="rademacher")
     ap.add_argument("--out", default=None, help="also write the table to this markdown file")
+    ap.add_argument("--planted", action="store_true", help="print the detection table instead")
     a = ap.parse_args()
+    if a.planted:
+        print("\n".join(detection()))
+        return
     lines = [f"delta = {SHARP.delta}, {a.draws} draws per size (seeds 0..{a.draws - 1}), z0 {a.z_dist}, "
              f"default search effort; {platform.processor() or platform.machine()}, python {platform.python_version()}",
              "",
