@@ -240,7 +240,7 @@ def render_regime(rep) -> Table:
                              ("", "center", None), ("bound", "right", None), ("slack", "right", None),
                              ("", "left", None), ("premise", "left", None)):
         t.add_column(col, justify=just, overflow="fold", min_width=width)
-    for k in c.conditions:
+    for k in c.hypotheses:
         t.add_row(k.equation, k.statement, _fmt(k.value), k.sense.value, _fmt(k.bound), _slack(k.slack),
                   "[green]ok[/]" if k.holds else "[red]fails[/]", "")
     t.add_section()
@@ -396,6 +396,7 @@ def reproduce(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder of the reproduction (a sweep folder).")],
     reps: Annotated[Optional[int], typer.Option(help="Runs per cell (default: the paper's counts).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A small subset, for smoke testing.")] = False,
+    rates: Annotated[str, typer.Option(help="table1 rates: stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
     seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
     subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
@@ -412,7 +413,7 @@ def reproduce(
 
     try:
         template = VerifyConfig(max_steps=max_steps, effort=_effort(subset_samples, restarts, iterations, time_budget))
-        specs = reproduce_plan(which, template, reps=reps, quick=quick, base_seed=seed)
+        specs = reproduce_plan(which, template, reps=reps, quick=quick, base_seed=seed, rates=rates)
         report = _sweep_progress(specs, out_dir, workers, scheduler)
         rep = write_comparison(which, out_dir, figures=figures)
     except InputError as exc:

@@ -91,6 +91,8 @@ def test_paper_eta_w_matches_the_shipped_exceptions():
     assert len(specs) == 400 and len({(s.S, s.m) for s in specs}) == 40
     assert {s.config.eta_w for s in specs if s.S == 1000 and s.m >= 900} == {2e-4}
     assert all(s.config.force and s.config.labels == "gaussian" and s.n == 100 for s in specs)
+    implied = {(s.S, s.m): s.config.eta_w for s in ex.reproduce_plan("table1", VerifyConfig(), reps=1, rates="implied")}
+    assert {k: v for k, v in implied.items() if v != ex.paper_eta_w(*k)} == {(1000, m): 5e-4 for m in range(100, 801, 100)}
     table2 = ex.reproduce_plan("table2", VerifyConfig())
     assert [sum(s.m == m for s in table2) for m in (1000, 2000, 3000, 4000, 5000)] == [10, 10, 6, 3, 1]
     local = ex.reproduce_plan("local", VerifyConfig())
@@ -129,6 +131,10 @@ def test_paper_value_range_uses_the_printed_precision():
     # T: printed 1739-1948 -> 1948.5 is still in; kappa_H 0.77 > 0.765 out; D 21834.4 < 21834.5 out
     assert (comps["T"].in_range, comps["kappa_H"].in_range, comps["D"].in_range) == (True, False, False)
     assert comps["W_distance"].in_range is None and "no run with GD" in comps["W_distance"].note
+    stated = dataclasses.replace(cell, S=1000, m=300, eta_w=(1e-3,))
+    note = ex.compare([stated], ex.paper_table("table1"))[0].note
+    assert "imply eta_w = 0.0005" in note
+    assert "imply" not in ex.compare([dataclasses.replace(stated, eta_w=(5e-4,))], ex.paper_table("table1"))[0].note
 
 
 # ---- running --------------------------------------------------------------------------------
