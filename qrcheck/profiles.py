@@ -79,7 +79,10 @@ class Profile:
     premise_30 : (30) applies when m <= C n S^{1/2} / L^p (the o~ of the premise).
     zeta0_min : (24), zeta_0 must be >= C L^p (the Omega~(1) of (24)).
     gamma0_fraction : (24) default zeta_0 is the largest value keeping |Gamma_0| >= fraction * S.
-    delta : failure probability the tail rules are evaluated at (None: no tail rules).
+    delta : failure probability of the profile as a whole (None: no tail rules); each tail rule is
+        evaluated at ``delta / delta_split``, so by the union bound a random draw fails any of the
+        ``delta_split`` properties with tail rules with probability at most ``delta``.
+    delta_split : how many properties share ``delta``.
     """
 
     name: str
@@ -91,6 +94,7 @@ class Profile:
     zeta0_min: Rule
     gamma0_fraction: float = 0.5
     delta: float | None = None
+    delta_split: int = 1
     source: str = "built-in"
 
     def rule(self, eq: str) -> AnyRule:
@@ -130,9 +134,10 @@ class Profile:
         return r.factor(ctx.L) * g, r.C, r.p
 
     def _delta(self) -> float:
+        """The failure probability each tail rule is evaluated at: delta / delta_split."""
         if self.delta is None:
             raise InputError(f"profile {self.name!r} has tail rules but no delta")
-        return float(self.delta)
+        return float(self.delta) / self.delta_split
 
     def premise_30_bound(self, n: int, S: int) -> float:
         return self.premise_30.C * n * math.sqrt(S) / math.log(n * S) ** self.premise_30.p
@@ -146,7 +151,7 @@ class Profile:
             "S_star": _rule_dict(self.S_star),
             "premise_30": {"C": self.premise_30.C, "p": self.premise_30.p},
             "zeta0_min": {"C": self.zeta0_min.C, "p": self.zeta0_min.p},
-            "gamma0_fraction": self.gamma0_fraction, "delta": self.delta,
+            "gamma0_fraction": self.gamma0_fraction, "delta": self.delta, "delta_split": self.delta_split,
         }
 
 
@@ -180,8 +185,8 @@ def _rule_dict(r: AnyRule) -> dict:
 
 SHARP = Profile(
     name="sharp",
-    description="Thresholds from exact or explicit tail bounds with union bounds, each failing a "
-                "random draw with probability <= delta = 1e-3 (docs/sharp.md).",
+    description="Thresholds from exact or explicit tail bounds with union bounds: a random draw fails "
+                "any property with probability <= delta = 1e-3, delta/11 each (docs/sharp.md).",
     threshold={
         "19": TailRule("binom(m,2) P(|<x,y>| >= t) = delta, exact Beta tail", sharp.threshold_19),
         "20": TailRule("max_k min(b_k, sqrt k)/(1+sqrt(k/n)), b_k = (sqrt n + sqrt k)/c_n + "
@@ -205,8 +210,9 @@ SHARP = Profile(
                  sharp.n_star_sharp),
     S_star=TailRule("floor(Chernoff bound of (30) / (2 ||X||^2)) (Weyl)", sharp.S_star_sharp),
     premise_30=Rule(1.0, 0),           # m <= n S^{1/2}: the derivation needs no premise; the paper's without L
-    zeta0_min=Rule(0.01, 0),           # Gaussian z0: P(zeta_0 < 0.01) <= 1e-3 for S >= 2 (docs/sharp.md)
+    zeta0_min=Rule(0.001, 0),          # Gaussian z0: P(zeta_0 < 0.001) <= 2e-6 for S >= 2 (docs/sharp.md)
     delta=sharp.DEFAULT_DELTA,
+    delta_split=11,                    # (19)-(30) but (25), which fails with probability 0
 )
 
 BUILTIN: dict[str, Profile] = {"paper": PAPER, "sharp": SHARP}
