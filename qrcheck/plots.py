@@ -140,7 +140,7 @@ def draw_all(cells: Sequence["CellStats"], trajectories: Mapping[str, tuple], fi
     ax = fig.subplots()
     colors = _colors(sorted({v[0] for v in trajectories.values()}) or [0])
     labelled = set()
-    for run_id in sorted(trajectories):
+    for run_id in sorted(trajectories, key=lambda k: (trajectories[k][0], trajectories[k][1], k)):
         S, m, t, e = trajectories[run_id]
         ok = np.isfinite(e) & (e > 0)
         label = f"S={S}" if S not in labelled else None
