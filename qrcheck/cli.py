@@ -338,12 +338,6 @@ def _print_sweep_summary(report, outputs) -> None:
                  else f"none ({outputs.figures_skipped or 'disabled'})"), highlight=False)
 
 
-def _effort(subset_samples: int, restarts: int, iterations: int, time_budget: Optional[float]):
-    from .context import Effort
-
-    return Effort(subset_samples, restarts, iterations, time_budget)
-
-
 @app.command()
 def sweep(
     S: Annotated[str, typer.Option("--S", help="Neuron counts: 100,200 or START:STOP:STEP (STOP included).")],
@@ -363,22 +357,24 @@ def sweep(
     no_gd: Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")] = False,
     require: Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")] = "regime",
-    subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
-    restarts: Annotated[int, typer.Option(help="Starts of each adversarial search.")] = 4,
-    iterations: Annotated[int, typer.Option(help="Steps per search start.")] = 30,
+    effort: Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")] = "default",
+    subset_samples: Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")] = None,
+    restarts: Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")] = None,
+    iterations: Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")] = None,
     time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")] = True,
 ) -> None:
     """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/."""
+    from .context import effort_from
     from .experiments import paper_eta_w, parse_int_list, plan_grid, rebuild_outputs
     from .verify import VerifyConfig
 
     try:
         template = VerifyConfig(n=n, seed=seed, z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w,
                                 eta_z=eta_z, tol=tol, max_steps=max_steps, no_gd=no_gd, force=force,
-                                require=require, effort=_effort(subset_samples, restarts, iterations, time_budget))
+                                require=require, effort=effort_from(effort, subset_samples, restarts, iterations, time_budget))
         template.validate()
         specs = plan_grid(template, parse_int_list(S, "S"), parse_int_list(m, "m"), reps, seed,
                           eta_w=paper_eta_w if paper_rates else None)
@@ -399,20 +395,22 @@ def reproduce(
     rates: Annotated[str, typer.Option(help="table1 rates: stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
     seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
-    subset_samples: Annotated[int, typer.Option("--subset-samples", help="Random subsets per size in (20), (21).")] = 64,
-    restarts: Annotated[int, typer.Option(help="Starts of each adversarial search.")] = 4,
-    iterations: Annotated[int, typer.Option(help="Steps per search start.")] = 30,
+    effort: Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")] = "default",
+    subset_samples: Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")] = None,
+    restarts: Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")] = None,
+    iterations: Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")] = None,
     time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")] = True,
 ) -> None:
     """Rerun the paper's Table 1, Table 2 or local-labels experiment and compare with its published ranges."""
+    from .context import effort_from
     from .experiments import QUANTITIES, reproduce_plan, write_comparison
     from .verify import VerifyConfig
 
     try:
-        template = VerifyConfig(max_steps=max_steps, effort=_effort(subset_samples, restarts, iterations, time_budget))
+        template = VerifyConfig(max_steps=max_steps, effort=effort_from(effort, subset_samples, restarts, iterations, time_budget))
         specs = reproduce_plan(which, template, reps=reps, quick=quick, base_seed=seed, rates=rates)
         report = _sweep_progress(specs, out_dir, workers, scheduler)
         rep = write_comparison(which, out_dir, figures=figures)

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import InputError
 from .certificate import dumps, write_atomic
+from .gd import paper_eta_w  # the text's rule: 1e-3; 5e-4 (S = 500), 2e-4 (S = 1000) when m >= 900
 from .verify import VerifyConfig, verify
 
 PROPERTY_EQS = tuple(str(e) for e in range(19, 31))
@@ -54,16 +55,6 @@ BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_
 
 # --------------------------------------------------------------------------------------------
 # planning
-
-def paper_eta_w(S: int, m: int) -> float:
-    """The paper's first-layer rate for Table 1 (Section 4): ``eta_w = 1e-3``, lowered to ``5e-4`` for
-    S = 500 and to ``2e-4`` for S = 1000 when m >= 900. Other (S, m) get ``1e-3``."""
-    if m >= 900 and S == 500:
-        return 5e-4
-    if m >= 900 and S == 1000:
-        return 2e-4
-    return 1e-3
-
 
 def paper_eta_w_implied(S: int, m: int) -> float:
     """The rate that the paper's printed Table 1 implies: as :func:`paper_eta_w`, except 5e-4 (not 1e-3)
