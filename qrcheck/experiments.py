@@ -320,7 +320,8 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
     each capped to :func:`blas_threads_per_worker` BLAS threads. ``scheduler``: the address of an
     existing ``dask.distributed`` scheduler; the same :func:`execute` tasks run there and only the
     results come back, so the workers need qrcheck installed but no shared file system.
-    ``on_start(to_run, skipped)`` is called once, ``on_result(spec, outcome)`` after each run.
+    Runs are dispatched rep by rep (all cells' rep 0 first), so a sweep stopped early covers the
+    grid evenly. ``on_start(to_run, skipped)`` is called once, ``on_result(spec, outcome)`` after each run.
     """
     t0 = time.perf_counter()
     ids = [s.run_id for s in specs]
@@ -337,7 +338,8 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
     with _DirLock(out_dir):
         for stale in rdir.glob(".*.tmp"):  # left by a killed writer; nobody else writes here (lock)
             stale.unlink(missing_ok=True)
-        todo = pending(specs, out_dir)
+        # rep by rep: a sweep stopped early has covered every (S, m) about equally
+        todo = tuple(sorted(pending(specs, out_dir), key=lambda s: (s.rep, s.S, s.m)))
         if on_start:
             on_start(len(todo), len(specs) - len(todo))
         failed: list[str] = []

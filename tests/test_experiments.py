@@ -169,18 +169,20 @@ def test_rerun_skips_finished_runs_and_refuses_other_parameters(local_sweep):
 
 
 def test_failed_run_is_recorded_and_does_not_stop_the_sweep(tmp_path):
-    good = ex.plan_grid(TEMPLATE, (20,), (10,), 2)
+    good = ex.plan_grid(TEMPLATE, (20,), (10, 20), 2)
     bad = ex.RunSpec(7, dataclasses.replace(good[0].config, labels="no-such-labels"))
-    report = ex.run_sweep([*good, bad], tmp_path, workers=1)
-    assert (report.completed, report.failed, report.failed_ids) == (2, 1, (bad.run_id,))
+    order = []
+    report = ex.run_sweep([*good, bad], tmp_path, workers=1, on_result=lambda s, r: order.append((s.rep, s.m)))
+    assert (report.completed, report.failed, report.failed_ids) == (4, 1, (bad.run_id,))
+    assert order == [(0, 10), (0, 20), (1, 10), (1, 20), (7, 10)]  # rep by rep
     record = json.loads((tmp_path / "runs" / f"{bad.run_id}{ex.ERROR_SUFFIX}").read_text())
     assert "InputError" in record["error"] and "no-such-labels" in record["error"]
     rows = {r["run_id"]: r for r in read_csv(ex.rebuild_outputs(tmp_path, figures=False).summary_csv)}
-    assert len(rows) == 3 and "no-such-labels" in rows[bad.run_id]["error"] and rows[bad.run_id]["T"] == ""
+    assert len(rows) == 5 and "no-such-labels" in rows[bad.run_id]["error"] and rows[bad.run_id]["T"] == ""
     assert rows[good[0].run_id]["error"] == "" and rows[good[0].run_id]["gd_status"] == "converged"
     # a failed run is not finished: the next call tries it again (and records it again)
     again = ex.run_sweep([*good, bad], tmp_path, workers=1)
-    assert (again.skipped, again.failed) == (2, 1)
+    assert (again.skipped, again.failed) == (4, 1)
 
 
 def test_kill_and_resume(tmp_path):
