@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from . import InputError
-from .certificate import dumps, write_atomic
+from .certificate import CertificateError, dumps, read_certificate, validate, write_atomic
 from .gd import paper_eta_w  # the text's rule: 1e-3; 5e-4 (S = 500), 2e-4 (S = 1000) when m >= 900
 from .verify import VerifyConfig, verify
 
@@ -173,26 +173,29 @@ def plan_grid(template: VerifyConfig, S_values: Iterable[int], m_values: Iterabl
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a worker sends back: the certificate's canonical JSON text (serialised in the worker, so
-    the worker's own code writes it), or the error that stopped the run."""
+    """What a worker sends back: the certificate's canonical JSON text (serialised and validated
+    against the schema in the worker, by the worker's own code), or the error that stopped the run."""
 
     run_id: str
-    certificate: str | None
+    certificate_json: str | None
     error: str | None
     traceback: str | None
     seconds: float
 
     @property
     def ok(self) -> bool:
-        return self.certificate is not None
+        return self.certificate_json is not None
 
 
 def execute(spec: RunSpec) -> RunOutcome:
-    """Run verify for one spec; never raises (an exception becomes ``RunOutcome.error``)."""
+    """Run verify for one spec and validate its certificate against the schema; never raises (an
+    exception, a schema violation included, becomes ``RunOutcome.error``)."""
     t0 = time.perf_counter()
     try:
         outcome = verify(spec.config, command=spec.verify_command())
-        return RunOutcome(spec.run_id, dumps(outcome.certificate), None, None, time.perf_counter() - t0)
+        text = dumps(outcome.certificate)
+        validate(json.loads(text))
+        return RunOutcome(spec.run_id, text, None, None, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         return RunOutcome(spec.run_id, None, f"{exc.__class__.__name__}: {exc}", traceback.format_exc(),
                           time.perf_counter() - t0)
@@ -232,12 +235,15 @@ def runs_dir(out_dir: str | Path) -> Path:
 
 
 def load_certificate(path: Path) -> dict | None:
-    """The certificate at ``path`` if it exists and parses as a certificate, else None."""
-    try:
-        cert = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The certificate at ``path`` if it exists and parses as a certificate (strict JSON object with
+    the certificate's ``schema`` tag, ``parameters`` and ``gd``), else None."""
+    if not path.is_file():
         return None
-    if not isinstance(cert, dict) or not isinstance(cert.get("parameters"), dict) or "gd" not in cert:
+    try:
+        cert = read_certificate(path)
+    except CertificateError:
+        return None
+    if not isinstance(cert.get("parameters"), dict) or not isinstance(cert.get("gd"), dict):
         return None
     return cert
 
@@ -282,7 +288,7 @@ def _record(rdir: Path, spec: RunSpec, result: RunOutcome) -> None:
     """Write a certificate (or the error record) atomically and drop the stale counterpart."""
     cert_path, err_path = rdir / f"{spec.run_id}.json", rdir / f"{spec.run_id}{ERROR_SUFFIX}"
     if result.ok:
-        write_atomic(cert_path, result.certificate)
+        write_atomic(cert_path, result.certificate_json)
         err_path.unlink(missing_ok=True)
     else:
         c = spec.config
@@ -703,9 +709,6 @@ class PaperTable:
     caption: str
     rows: tuple[PaperRow, ...]
 
-    def row(self, S: int, m: int) -> PaperRow | None:
-        return next((r for r in self.rows if r.S == S and r.m == m), None)
-
 
 @dataclass(frozen=True)
 class PaperLocalRow:
@@ -854,12 +857,6 @@ def compare_local(rows: Sequence[RunRow]) -> tuple[LocalComparison, ...]:
         same = None if not rs else (2 * conv > len(rs)) == (2 * pr.converged > pr.runs)
         out.append(LocalComparison(pr.m, pr.eta_w, pr.runs, pr.converged, len(rs), conv, same))
     return tuple(out)
-
-
-def _fmt_num(x: float | None, quantity: str) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.{TABLE_DECIMALS[quantity]}f}"
 
 
 def comparison_markdown(which: str, comps: Sequence[CellComparison], local: Sequence[LocalComparison]) -> str:

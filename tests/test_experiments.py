@@ -180,9 +180,13 @@ def test_failed_run_is_recorded_and_does_not_stop_the_sweep(tmp_path):
     rows = {r["run_id"]: r for r in read_csv(ex.rebuild_outputs(tmp_path, figures=False).summary_csv)}
     assert len(rows) == 5 and "no-such-labels" in rows[bad.run_id]["error"] and rows[bad.run_id]["T"] == ""
     assert rows[good[0].run_id]["error"] == "" and rows[good[0].run_id]["gd_status"] == "converged"
-    # a failed run is not finished: the next call tries it again (and records it again)
+    # a failed run is not finished: the next call tries it again (and records it again); so is a
+    # certificate that does not parse
+    broken = tmp_path / "runs" / f"{good[1].run_id}.json"
+    broken.write_text(broken.read_text()[:100])
     again = ex.run_sweep([*good, bad], tmp_path, workers=1)
-    assert (again.skipped, again.failed) == (4, 1)
+    assert (again.skipped, again.completed, again.failed) == (3, 1, 1)
+    assert ex.load_certificate(broken)["parameters"]["seed"] == good[1].config.seed
 
 
 def test_kill_and_resume(tmp_path):
