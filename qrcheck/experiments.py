@@ -557,7 +557,8 @@ class Range:
 @dataclass(frozen=True)
 class CellStats:
     """Aggregate of the runs of one (S, m): ``runs`` rows, ``gd_ran`` with GD, ``converged`` of those,
-    ``failed`` with an error; each quantity's :class:`Range` over the runs in which GD ran."""
+    ``failed`` with an error; each quantity's :class:`Range` over the converged runs (the paper
+    tabulates converged runs: T and kappa_H of a run stopped by the safety valve mean something else)."""
 
     S: int
     m: int
@@ -590,11 +591,11 @@ def aggregate(rows: Sequence[RunRow]) -> tuple[CellStats, ...]:
         cells.setdefault((r.S, r.m), []).append(r)
     out = []
     for (S, m), rs in sorted(cells.items()):
-        ran = [r for r in rs if r.T is not None]
+        conv = [r for r in rs if r.gd_status == "converged"]
         out.append(CellStats(S=S, m=m, n=rs[0].n, eta_w=tuple(sorted({r.eta_w for r in rs if r.eta_w is not None})),
-                             runs=len(rs), gd_ran=len(ran), converged=sum(r.gd_status == "converged" for r in rs),
+                             runs=len(rs), gd_ran=sum(r.T is not None for r in rs), converged=len(conv),
                              failed=sum(r.error is not None for r in rs),
-                             **{q: _range([getattr(r, q) for r in ran]) for q in QUANTITIES}))
+                             **{q: _range([getattr(r, q) for r in conv]) for q in QUANTITIES}))
     return tuple(out)
 
 
@@ -613,14 +614,14 @@ def format_range(r: Range | None, quantity: str) -> str:
 
 def table_markdown(cells: Sequence[CellStats]) -> str:
     """``table.md``: per (S, m) the min-max and mean of T, kappa_H, |D|, ||W_T - W_0||_F over the runs
-    in which GD ran (the paper's Table 1 layout), with run and convergence counts."""
+    in which GD converged (the paper's Table 1 layout), with run and convergence counts."""
     lines = ["| S | m | eta_w | runs | GD ran | converged | failed | T | kappa_H | abs(D) | norm(W_T - W_0)_F |",
              "|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
     for c in cells:
         eta = ", ".join(f"{e:g}" for e in c.eta_w) or "-"
         lines.append(f"| {c.S} | {c.m} | {eta} | {c.runs} | {c.gd_ran} | {c.converged} | {c.failed} | "
                      + " | ".join(format_range(c.quantity(q), q) for q in QUANTITIES) + " |")
-    return ("Ranges are `min-max; mean` over the runs in which gradient descent ran "
+    return ("Ranges are `min-max; mean` over the runs in which gradient descent converged "
             "(as in the paper's Table 1).\n\n" + "\n".join(lines) + "\n")
 
 
@@ -803,7 +804,7 @@ class CellComparison:
 
 
 def compare(cells: Sequence[CellStats], table: PaperTable) -> tuple[CellComparison, ...]:
-    """Per published cell and quantity: is our mean (over the runs in which GD ran) inside the paper's
+    """Per published cell and quantity: is our mean (over the converged runs) inside the paper's
     min-max, to the precision the paper prints? Cells we did not run are left out. For Table 1, a cell
     run at another rate than :func:`paper_eta_w_implied` says so in its note."""
     ours = {(c.S, c.m): c for c in cells}
@@ -818,7 +819,7 @@ def compare(cells: Sequence[CellStats], table: PaperTable) -> tuple[CellComparis
             if pv is None:
                 notes.append("blank in the paper")
             if rv is None:
-                notes.append("no run with GD")
+                notes.append("no converged run")
             elif rv.count < row.runs:
                 notes.append(f"ours from {rv.count} run(s), the paper's from {row.runs}")
             if c.gd_ran and c.converged < c.gd_ran:

@@ -1,7 +1,7 @@
 """Figures of a sweep (paper Section 4, Figures 1-3, and the error trajectories), with matplotlib.
 
 Drawn on ``matplotlib.figure.Figure`` objects (the Agg canvas; no pyplot, no display needed) and saved
-atomically (temporary file + rename). Points are means per (S, m) over the runs in which GD ran, bars
+atomically (temporary file + rename). Points are means per (S, m) over the converged runs, bars
 their min-max; with a paper table, the paper's means and ranges are drawn as hollow markers beside ours.
 
 - Figure 1: kappa_H = lambda_min(H_T) / lambda_min(H_0) against m.
