@@ -20,8 +20,8 @@ ROOT = HERE.parent
 EXAMPLES = {
     # the design card: CONTRACT defaults, n = 100, S = 500, m = 300, seed 0, paper profile
     "design-card": ["--n", "100", "--S", "500", "--m", "300"],
-    # small and quick: GD converges in a few hundred steps, (30) is searched (status passed)
-    "small": ["--n", "60", "--S", "100", "--m", "30"],
+    # small and quick: GD converges in under a thousand steps, (30) is certified by a searched bound
+    "small": ["--n", "30", "--S", "40", "--m", "10"],
 }
 
 

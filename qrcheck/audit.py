@@ -44,7 +44,7 @@ from .certificate import (ARRAY_NAMES, CertificateError, _clean, is_volatile, lo
 from .context import Context, Effort
 from .draw import (LABELS, Z_DISTS, Draw, available_bytes, estimated_bytes, labels_from, sample_W0, sample_X,
                    sample_z0, sha256_of, streams)
-from .profiles import BUILTIN, Profile, Rule
+from .profiles import BUILTIN, Profile, Rule, TailRule
 from .regime import classify, required_properties
 from .results import Sense, Status, decide
 
@@ -210,14 +210,31 @@ class _Ledger:
 
 
 # ---- profile and effort ------------------------------------------------------------------------
+def _known_tail_rules() -> dict[str, TailRule]:
+    """Tail rules of the built-in profiles, by their formula text."""
+    out: dict[str, TailRule] = {}
+    for prof in BUILTIN.values():
+        for r in (*prof.threshold.values(), prof.n_star, prof.S_star):
+            if isinstance(r, TailRule):
+                out[r.formula] = r
+    return out
+
+
 def profile_from_dict(d: Any) -> Profile:
     """Rebuild a :class:`Profile` from its ``to_dict()`` content (``provenance.profile``), reading no file
     and importing nothing: every field of :class:`Profile` is taken from ``d`` (a field missing from ``d``
-    keeps its default); rules are ``{"C": number, "p": number}``."""
+    keeps its default). A rule is ``{"C": number, "p": number}``, or ``{"tail": formula}``: a tail bound
+    of a built-in profile, found by its formula text among qrcheck's own (never code the certificate
+    names)."""
     if not isinstance(d, dict):
         raise _Bad("provenance.profile is not an object")
+    tails = _known_tail_rules()
 
-    def rule(v: Any, where: str) -> Rule:
+    def rule(v: Any, where: str) -> Rule | TailRule:
+        if isinstance(v, dict) and set(v) == {"tail"}:
+            if not isinstance(v["tail"], str) or v["tail"] not in tails:
+                raise _Bad(f"profile {where}: no built-in tail bound has formula {_show(v['tail'], 40)!r}")
+            return tails[v["tail"]]
         if not isinstance(v, dict) or "C" not in v or "p" not in v:
             raise _Bad(f"profile {where} is not a rule {{C, p}}")
         return Rule(_num(v["C"]), _num(v["p"]))
@@ -239,6 +256,10 @@ def profile_from_dict(d: Any) -> Profile:
             if not isinstance(v, str):
                 raise _Bad(f"profile {f.name} is not a string")
             kw[f.name] = v
+        elif isinstance(f.default, int) and not isinstance(f.default, bool):
+            kw[f.name] = _int(v)
+            if kw[f.name] < 1:
+                raise _Bad(f"profile {f.name} must be >= 1")
         else:
             kw[f.name] = None if v is None else _num(v)
     return Profile(**kw)
@@ -362,6 +383,32 @@ def _check_status_follows(eq: str, c: dict, sense: Sense, led: _Ledger) -> None:
         led.equal(eq, "status (follows from statistic, threshold, bounds)", c["status"], implied.value)
 
 
+def _check_trajectory(gd: dict, e: list[float], T: int, tol: float, status: str, led: _Ledger) -> None:
+    """``error_trajectory`` lists ||e_t|| for t = 0, s, 2s, ... (stride s = ``error_trajectory_stride``,
+    default 1) and then t = T: it must end at ``final_error``, start at ``initial_error``, never rise
+    before the last step, stay >= tol before it, and (stride 1) stop as (12)'s rules say."""
+    stride = gd.get("error_trajectory_stride", 1)
+    stride = _int(stride)
+    if stride < 1:
+        raise _Bad("error_trajectory_stride must be >= 1")
+    expect_len = len(range(0, T + 1, stride)) + (1 if T % stride else 0)
+    if not led.equal("gd", f"len(error_trajectory) (T = {T}, stride {stride})", len(e), expect_len):
+        return
+    led.close("gd", "final_error (= last of error_trajectory)", gd["final_error"], e[-1])
+    if "initial_error" in gd:
+        led.close("gd", "initial_error (= first of error_trajectory)", gd["initial_error"], e[0])
+    body = e[:-1]
+    body_ok = all(v >= tol for v in body) and all(b <= a for a, b in zip(body, body[1:]))
+    if stride == 1:
+        last_ok = {"converged": e[-1] < tol, "diverged": T >= 1 and e[-1] > e[-2],
+                   "max_steps": e[-1] >= tol and (T == 0 or e[-1] <= e[-2])}[status]
+    else:
+        last_ok = (e[-1] < tol) == (status == "converged")
+    led.checks += 1
+    if not (body_ok and last_ok):
+        led.fail("gd", "status (from error_trajectory)", status, "the trajectory does not stop as (12)'s rules say")
+
+
 def _check_gd_record(cert: dict, led: _Ledger) -> None:
     p, gd, props = cert["parameters"], cert["gd"], cert["properties"]
     required = cert["required"]
@@ -400,16 +447,7 @@ def _check_gd_record(cert: dict, led: _Ledger) -> None:
     traj = gd.get("error_trajectory")
     if isinstance(traj, list):
         with led.guard("gd", "error_trajectory"):
-            e = [_num(v) for v in traj]
-            if led.equal("gd", "len(error_trajectory)", len(e), T + 1):
-                led.close("gd", "final_error (= last of error_trajectory)", gd["final_error"], e[-1])
-                body_ok = all(e[t] >= tol and e[t + 1] <= e[t] for t in range(T - 1)) and (T == 0 or e[T - 1] >= tol)
-                last_ok = {"converged": e[-1] < tol, "diverged": T >= 1 and e[-1] > e[-2],
-                           "max_steps": e[-1] >= tol and (T == 0 or e[-1] <= e[-2])}[status]
-                led.checks += 1
-                if not (body_ok and last_ok):
-                    led.fail("gd", "status (from error_trajectory)", status,
-                             "the trajectory does not stop as (12)'s rules say")
+            _check_trajectory(gd, [_num(v) for v in traj], T, tol, status, led)
     h0, hT = gd.get("lambda_min_H0"), gd.get("lambda_min_HT")
     if isinstance(h0, (int, float)) and isinstance(hT, (int, float)) and not isinstance(h0, bool) and h0 > 0:
         with led.guard("gd", "kappa_H"):
@@ -565,7 +603,7 @@ def _w21(ctx: Context, c: dict, led: _Ledger, r) -> None:
     """(21): |J| = n*, sigma_min((X^J)^T) = statistic, and xi realises it: ||(X^J)^T xi|| / ||xi||."""
     w = c["witness"]
     J = _indices(w.get("J"), ctx.m, "witness.J")
-    led.equal("21", "|witness.J| (= n*)", len(J), ctx.profile.n_star_value(ctx.n))
+    led.equal("21", "|witness.J| (= n*)", len(J), ctx.profile.n_star_for(ctx))
     _statistic_at("21", f"J (|J|={len(J)})", c, _sigma_min_T(ctx.X, J), led)
     xi = w.get("xi")
     if xi is not None:
@@ -652,7 +690,7 @@ def _d29(ctx: Context, c: dict, led: _Ledger, r) -> None:
 def _w30(ctx: Context, c: dict, led: _Ledger, r) -> None:
     """(30): removed is an S*-subset of Gamma_0; lambda_min((X^T X) o (A_G^T A_G)) over the rest = statistic."""
     removed = _indices(c["witness"].get("removed"), ctx.S, "witness.removed")
-    S_star = ctx.profile.S_star_value(ctx.n, ctx.S, ctx.m)
+    S_star = ctx.profile.S_star_for(ctx)
     led.equal("30", "|witness.removed| (= S*)", len(removed), max(S_star, 0))
     Gamma0 = np.flatnonzero(np.abs(ctx.z0) >= ctx.zeta0)
     outside = np.setdiff1d(removed, Gamma0)
@@ -758,10 +796,12 @@ def _check_gd_arrays(cert: dict, ctx: Context, led: _Ledger) -> None:
         H0 = (ctx.X.T @ ctx.X) * (B.T @ B)
         led.close("gd", "lambda_min_H0", gd["lambda_min_H0"],
                   float(scipy.linalg.eigvalsh(H0, subset_by_index=[0, 0])[0]))
+    e0 = float(np.linalg.norm(np.maximum(ctx.W0 @ ctx.X, 0.0).T @ ctx.z0 - ctx.y))
     traj = gd.get("error_trajectory")
     if isinstance(traj, list) and traj:
-        e0 = float(np.linalg.norm(np.maximum(ctx.W0 @ ctx.X, 0.0).T @ ctx.z0 - ctx.y))
         led.close("gd", "error_trajectory[0] (= ||f0 - y||)", traj[0], e0)
+    if "initial_error" in gd:
+        led.close("gd", "initial_error (= ||f0 - y||)", gd["initial_error"], e0)
 
 
 def _replay_gd(cert: dict, draw: Draw, led: _Ledger, progress: Callable[[int, float], None] | None) -> bool:
@@ -781,9 +821,11 @@ def _replay_gd(cert: dict, draw: Draw, led: _Ledger, progress: Callable[[int, fl
     led.equal("gd", "status (replayed)", gd["status"], res.status)
     led.equal("gd", "T (replayed)", gd["T"], res.T)
     led.equal("gd", "D (replayed)", gd["D"], res.D)
-    for key in ("final_error", "W_distance", "z_distance", "kappa_H", "lambda_min_H0", "lambda_min_HT"):
-        if key in gd:
-            led.close("gd", f"{key} (replayed)", gd[key], getattr(res, key), rtol=RTOL_GD)
+    for key in ("final_error", "W_distance", "z_distance", "kappa_H", "lambda_min_H0", "lambda_min_HT",
+                "kappa_G", "lambda_min_G0", "lambda_min_GT", "initial_error"):
+        value = float(res.errors[0]) if key == "initial_error" else getattr(res, key, None)
+        if key in gd and (value is not None or key in ("final_error", "W_distance", "z_distance", "kappa_H")):
+            led.close("gd", f"{key} (replayed)", gd[key], value, rtol=RTOL_GD)
     return True
 
 

@@ -39,10 +39,11 @@ def make_cert(tmp, name="c.json", **kw):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """n=60, S=100, m=30: GD converges; (22)-(28) certified, (29) violated, (30) passed (searched)."""
-    path, o = make_cert(tmp_path_factory.mktemp("small"), n=60, S=100, m=30, max_steps=5000)
+    """n=30, S=40, m=10: GD converges; (22)-(29) certified, (30) certified by a searched bound."""
+    path, o = make_cert(tmp_path_factory.mktemp("small"), n=30, S=40, m=10, max_steps=5000)
     cert = json.loads(path.read_text())
-    assert cert["gd"]["status"] == "converged" and cert["properties"]["30"]["status"] == "passed"
+    assert cert["gd"]["status"] == "converged" and cert["properties"]["30"]["status"] == "certified"
+    assert cert["properties"]["30"]["method"].startswith("search")
     return path, cert, o
 
 
@@ -77,12 +78,12 @@ TAMPERS = {
     "threshold (27)": (lambda c: _set(("properties", "27", "threshold"))(c, lambda v: v * 1.01), "27"),
     "status certified->violated (23)": (lambda c: _set(("properties", "23", "status"))(c, "violated"), "23"),
     "status exact->passed (22)": (lambda c: _set(("properties", "22", "status"))(c, "passed"), "22"),
-    "status passed->certified (30)": (lambda c: _set(("properties", "30", "status"))(c, "certified"), "30"),
-    "status violated->certified (29)": (lambda c: _set(("properties", "29", "status"))(c, "certified"), "29"),
+    "status certified->passed (30)": (lambda c: _set(("properties", "30", "status"))(c, "passed"), "30"),
+    "status certified->violated (29)": (lambda c: _set(("properties", "29", "status"))(c, "violated"), "29"),
     "status vacuous->certified (19)": (lambda c: _set(("properties", "19", "status"))(c, "certified"), "19"),
     "proved bound (30)": (lambda c: _set(("properties", "30", "lower"))(c, lambda v: v + 1.0), "30"),
     "proved bound per k (20)": (lambda c: _set(("properties", "20", "upper"))(c, lambda v: v * 0.9), "20"),
-    "witness index (26)": (lambda c: _set(("properties", "26", "witness", "nu"))(c, lambda v: (v + 1) % 100), "26"),
+    "witness index (26)": (lambda c: _set(("properties", "26", "witness", "nu"))(c, lambda v: (v + 1) % 40), "26"),
     "witness pair (19)": (lambda c: _set(("properties", "19", "witness", "pair"))(c, [0, 1]), "19"),
     "witness removal (30)": (lambda c: c["properties"]["30"]["witness"]["removed"].__setitem__(0, _other_gamma0_index(c)), "30"),
     "witness R (28)": (lambda c: _set(("properties", "28", "witness", "R"))(c, lambda v: v * 1.5), "28"),
@@ -91,7 +92,7 @@ TAMPERS = {
     "details.zeta0 (24)": (lambda c: _set(("properties", "24", "details", "zeta0"))(c, 2.0), "24"),
     "digest W0": (lambda c: _set(("inputs", "W0", "sha256"))(c, lambda v: ("0" if v[0] != "0" else "1") + v[1:]), "inputs"),
     "parameter seed": (lambda c: _set(("parameters", "seed"))(c, lambda v: v + 1), "inputs"),
-    "parameter n": (lambda c: _set(("parameters", "n"))(c, 61), "inputs"),
+    "parameter n": (lambda c: _set(("parameters", "n"))(c, 31), "inputs"),
     "parameter eta_z": (lambda c: _set(("parameters", "eta_z"))(c, 1.0), "regime"),
     "GD T": (lambda c: _set(("gd", "T"))(c, lambda v: v + 1), "gd"),
     "GD D": (lambda c: _set(("gd", "D"))(c, lambda v: v + 3), "gd"),
@@ -225,6 +226,13 @@ def test_audit_never_imports_what_a_certificate_names(small, tmp_path, monkeypat
     assert not marker.exists() and "qrcheck_evil" not in sys.modules
     assert rep.outcome is A.Outcome.INCOMPLETE  # the custom profile's content is audited; the plugin claim cannot be
     assert any("no checker" in u for u in rep.unverified)
+
+
+@pytest.mark.parametrize("kw", [dict(eta_w=2e-4), dict(max_steps=50), dict(eta_w=0.5), dict(no_gd=True)],
+                         ids=["long-strided-trajectory", "max_steps", "diverged", "no-gd"])
+def test_every_gd_outcome_audits_clean(tmp_path, kw):
+    path, o = make_cert(tmp_path, n=30, S=40, m=10, **kw)
+    assert run("audit", path, "--replay-gd").exit_code == 0
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
