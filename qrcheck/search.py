@@ -7,7 +7,9 @@ docstring). When a family has at most ``effort.subset_samples`` members the base
 and the value is then exact.
 
 Everything is deterministic given the generator passed in (``Context.search_rng``); a wall-clock
-``Budget`` may cut a search short, and the result says so.
+``Budget`` may cut a search short, and the result says so. The searches run with one BLAS thread
+(``single_blas``): they are long sequences of small factorisations, which threads only slow down,
+badly so on a loaded machine.
 """
 
 from __future__ import annotations
@@ -15,17 +17,32 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 import scipy.sparse.linalg
+from threadpoolctl import threadpool_limits
 
 from . import model
 from .context import Context
 
-# (30): above this many data points the searches use matrix-free products with H_Gamma
-DENSE_LIMIT_30 = 1500
+# (30): above this many data points the searches use matrix-free products with H_Gamma (memory
+# O(S m) instead of O(m^2) per evaluation; at n = 100, S = 400, m = 2000 one evaluation costs about
+# the same either way, docs/search.md)
+DENSE_LIMIT_30 = 2500
+
+
+def single_blas(fn):
+    """Run ``fn`` with BLAS limited to one thread (threadpoolctl)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def spectral_norm(M: np.ndarray) -> float:
@@ -159,6 +176,7 @@ def alternate_norm(X: np.ndarray, k: int, v: np.ndarray, iterations: int) -> np.
     return J
 
 
+@single_blas
 def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: Budget,
                  progress: Callable[[float], None] | None = None) -> list[NormSearch]:
     """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``. Exact for k in {1, 2, m} (and for any k
@@ -271,6 +289,7 @@ def _bottom(X: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray]:
     return math.sqrt(max(0.0, float(w[0]))), V[:, 0]
 
 
+@single_blas
 def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget: Budget,
                      baseline: bool = True) -> SigmaSearch:
     """Upper end for (21) at n* (n <= n* <= m). The minima over J and over unit xi commute, so the
@@ -355,6 +374,7 @@ class Interval:
                 "fail_at": self.fail_at, "fail_value": self.fail_value, "fail_witness": self.fail_witness}
 
 
+@single_blas
 def n_star_interval(ctx: Context, threshold: float, rng: np.random.Generator, budget: Budget) -> Interval:
     """The smallest n* at which min_{|J|=n*} sigma_min((X^J)^T) >= threshold (the value increases
     with n*). Certified-hold side: the smallest n* whose proved lower end reaches the threshold.
@@ -398,7 +418,9 @@ class RestrictedNTK:
     """H_Gamma = ((A0)_Gamma * X)^T ((A0)_Gamma * X) = (X^T X) o (A_Gamma^T A_Gamma) by (7), (m, m),
     for Gamma = Gamma_0 minus a removal; dense (one S* x m x m GEMM per removal after one
     |Gamma_0| x m x m GEMM) when m <= ``dense_limit``, else matrix-free (a product with H_Gamma is
-    two GEMMs of |Gamma| x m x n, ``model.H_matvec``) with LOBPCG for the bottom eigenpair."""
+    two GEMMs of |Gamma| x m x n, ``model.H_matvec``) with LOBPCG (tolerance 1e-6, at most 200
+    iterations) for an approximate bottom eigenpair; the value reported for a witness is always
+    ``exact_value`` (dense LAPACK)."""
 
     def __init__(self, ctx: Context, dense_limit: int = DENSE_LIMIT_30):
         self.ctx = ctx
@@ -429,7 +451,9 @@ class RestrictedNTK:
         op = scipy.sparse.linalg.LinearOperator((m, m), dtype=np.float64,
                                                 matvec=lambda v: model.H_matvec(X, B, np.ravel(v)))
         x0 = (xi0 if xi0 is not None else np.ones(m)).reshape(m, 1)
-        w, V = scipy.sparse.linalg.lobpcg(op, x0, largest=False, tol=1e-9, maxiter=500)
+        with warnings.catch_warnings():  # a rough eigenvector is enough to steer the search
+            warnings.simplefilter("ignore", UserWarning)
+            w, V = scipy.sparse.linalg.lobpcg(op, x0, largest=False, tol=1e-6, maxiter=200)
         xi = V[:, 0] / np.linalg.norm(V[:, 0])
         return float(xi @ model.H_matvec(X, B, xi)), xi  # a Rayleigh quotient: >= lambda_min
 
@@ -443,6 +467,7 @@ class RestrictedNTK:
         return np.einsum("sn,sn->s", V, V)
 
 
+@single_blas
 def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: Budget,
                    H: RestrictedNTK | None = None, baseline: bool = True) -> RemovalSearch:
     """Upper end for (30) at S* (0 < S* <= |Gamma_0|). For a fixed unit xi the adversary removes the
@@ -495,6 +520,7 @@ def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: 
     return RemovalSearch(S_star, float(value), best[1], best[2], exhaustive)
 
 
+@single_blas
 def per_neuron_lambda_max(ctx: Context, idx: np.ndarray, chunk: int = 32) -> np.ndarray:
     """lambda_max(H_nu) = lambda_max((X^T X) o (a_nu a_nu^T)) = ||X^{supp a_nu}||^2 for nu in idx:
     batched eigvalsh of X diag(a_nu) X^T (n x n) or of (X^T X) o (a_nu a_nu^T) (m x m), whichever is
@@ -521,6 +547,7 @@ def removal_lower_bounds(ctx: Context, H: RestrictedNTK | None = None) -> tuple[
     return lam0 - np.concatenate([[0.0], np.cumsum(lm)]), lam0
 
 
+@single_blas
 def S_star_interval(ctx: Context, threshold: float, rng: np.random.Generator, budget: Budget,
                     H: RestrictedNTK, lower_bounds: np.ndarray) -> Interval:
     """The largest S* at which min over removals of lambda_min(H_Gamma) >= threshold (the value
