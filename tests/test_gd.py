@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from qrcheck import InputError
@@ -17,6 +18,14 @@ from qrcheck.gd import (GDConfig, GDStatus, decode_trajectory, paper_eta_w, run_
                         trajectory_stride)
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Run with one BLAS thread: the results do not depend on it, and on a shared, oversubscribed
+    machine multithreaded OpenBLAS makes these small GEMMs up to ~75x slower (spinning threads)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 # ---- an independent few-line implementation of (12) -----------------------------------------
@@ -288,11 +297,15 @@ def test_paper_eta_w():
     assert paper_eta_w(1000, 1000) == 2e-4 and paper_eta_w(1000, 800) == 1e-3 and paper_eta_w(100, 5000) == 1e-3
 
 
-def test_local_labels_m_2000_abort_by_the_safety_valve():
-    """Section 4: n = S = 100, m = 2000, local labels: aborted by ||e_t|| > ||e_{t-1}||."""
-    d = make_draw(n=100, S=100, m=2000, seed=0, labels="local")
+@pytest.mark.parametrize("m,expected", [(1000, GDStatus.CONVERGED), (2000, GDStatus.DIVERGED)])
+def test_local_labels_converge_at_m_1000_and_abort_at_m_2000(m, expected):
+    """Section 4, n = S = 100, local labels: m = 1000 converged 19 times out of 20, m = 2000 was
+    aborted by the safety valve ||e_t|| > ||e_{t-1}|| in every attempt."""
+    d = make_draw(n=100, S=100, m=m, seed=0, labels="local")
     r = run_gd(d.X, d.W0, d.z0, d.y, GDConfig(eta_w=1e-3))
-    assert r.outcome is GDStatus.DIVERGED and r.errors[-1] > r.errors[-2]
+    assert r.outcome is expected
+    if expected is GDStatus.DIVERGED:
+        assert r.errors[-1] > r.errors[-2]
 
 
 @pytest.mark.parametrize("labels", ["low", "high"])

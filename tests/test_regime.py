@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from qrcheck.cli import app
@@ -15,6 +16,14 @@ from qrcheck.regime import (BASE, FOR_36, FOR_37, FOR_69, Sense, case_requiremen
 from qrcheck.verify import VerifyConfig, verify
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Run with one BLAS thread: the results do not depend on it, and on a shared, oversubscribed
+    machine multithreaded OpenBLAS makes these small GEMMs up to ~75x slower (spinning threads)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 ALL = [str(k) for k in range(19, 31)]
 
 
