@@ -10,6 +10,7 @@ change unless the change was meant to alter results. See docs/certificates.md.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def main() -> int:
             failed.append(f"{name}: verify exited {rc}")
             continue
         audit = subprocess.run([sys.executable, "-m", "qrcheck", "audit", str(out), "--replay-gd"], cwd=ROOT,
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
         print(audit.stdout.strip().splitlines()[-1] if audit.stdout.strip() else audit.stderr.strip(), flush=True)
         if audit.returncode != 0:
             failed.append(f"{name}: audit exited {audit.returncode}")

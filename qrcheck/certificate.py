@@ -168,12 +168,21 @@ def read_certificate(path: str | Path) -> dict:
 
 
 # ---- writing --------------------------------------------------------------------------------
+def _default_mode(fd: int) -> None:
+    """Give a temporary file the permissions a plain ``open`` would (0666 less the umask), not
+    ``mkstemp``'s private 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so a
     killed run never leaves a half-written file."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        _default_mode(fd)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -210,6 +219,7 @@ def write_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> str:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        _default_mode(fd)
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name in sorted(arrays):
                 info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))

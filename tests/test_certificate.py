@@ -205,3 +205,14 @@ def test_read_certificate_refuses_missing_and_huge_files(tmp_path, monkeypatch):
     monkeypatch.setattr(C, "MAX_CERTIFICATE_BYTES", 64)
     with pytest.raises(C.CertificateError, match="larger than"):
         C.read_certificate(p)
+
+
+def test_written_files_get_ordinary_permissions(outcome, tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        C.write_certificate(tmp_path / "p.json", outcome.certificate, outcome.draw.arrays())
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "p.arrays.npz").stat().st_mode & 0o777 == 0o644
