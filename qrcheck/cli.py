@@ -31,7 +31,7 @@ STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold 
 
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr and exit with 2."""
-    err.print(f"error: {message}", style="red", highlight=False, soft_wrap=True)
+    err.print(f"error: {escape(message)}", style="red", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -528,7 +528,7 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - never a traceback on the console
         if hasattr(exc, "format_message"):
-            err.print(f"error: {exc.format_message()}", style="red", highlight=False, soft_wrap=True)
+            err.print(f"error: {escape(exc.format_message())}", style="red", highlight=False, soft_wrap=True)
             sys.exit(2)
         if type(exc).__name__ == "Exit" and isinstance(getattr(exc, "exit_code", None), int):
             sys.exit(exc.exit_code)
@@ -537,7 +537,7 @@ def main() -> None:
             sys.exit(2)
         if os.environ.get("QRCHECK_DEBUG"):
             raise
-        err.print(f"error: internal error: {exc.__class__.__name__}: {exc} (set QRCHECK_DEBUG=1 for a "
+        err.print(f"error: internal error: {exc.__class__.__name__}: {escape(str(exc))} (set QRCHECK_DEBUG=1 for a "
                   "traceback)", style="red", highlight=False, soft_wrap=True)
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -293,6 +293,8 @@ def test_hostile_certificates_never_crash_the_audit(tiny, tmp_path, data):
     p.write_text(json.dumps(bad))
     r = run("audit", p, "--replay-gd")
     assert r.exit_code in (0, 1, 2, 3), r.output
+    for fmt in ("table", "markdown"):
+        assert run("show", p, "--format", fmt).exit_code in (0, 2)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
