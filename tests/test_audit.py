@@ -362,3 +362,13 @@ def test_labels_computed_with_blas_that_do_not_reproduce_are_not_tampering(tmp_p
     assert rep.outcome is A.Outcome.INCOMPLETE and rep.mismatches == () and not rep.gd_replayed
     assert any("computed with BLAS" in u for u in rep.unverified)
     assert rep.checks > 150  # every property was still re-derived
+
+
+def test_console_entry_point_prints_one_line_and_no_traceback(small, tmp_path):
+    import subprocess
+
+    p = tmp_path / "t.json"
+    p.write_text(small[0].read_text()[:500])
+    r = subprocess.run([sys.executable, "-m", "qrcheck", "audit", str(p)], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+    assert r.stderr.strip().startswith("error: not valid JSON") and len(r.stderr.strip().splitlines()) == 1
