@@ -130,7 +130,7 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     else:
         gd_result = run_gd(draw.X, draw.W0, draw.z0, draw.y,
                            GDConfig(cfg.eta_w, cfg.eta_z, cfg.tol, cfg.max_steps, cfg.track_every),
-                           progress=on_gd, n_star=profile.n_star_value(draw.n))
+                           progress=on_gd, n_star=profile.n_star_for(ctx))
         gd_json = gd_result.to_json()
         if violated:
             gd_json["reason"] = "--force: run despite violated required properties " + ", ".join(violated)
