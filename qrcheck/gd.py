@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import scipy.linalg
 
 from . import InputError, model
 
@@ -265,9 +264,9 @@ def paper_eta_w(S: int, m: int) -> float:
 
 
 def lambda_max(M: np.ndarray) -> float:
-    """Largest eigenvalue of a symmetric matrix (LAPACK dsyevr, only that eigenvalue)."""
-    k = M.shape[0] - 1
-    return float(scipy.linalg.eigh(M, eigvals_only=True, subset_by_index=[k, k])[0])
+    """Largest eigenvalue of a symmetric matrix (numpy.linalg.eigvalsh, like model.lambda_min:
+    numpy's BLAS, not scipy's second OpenBLAS whose idle threads would spin against numpy's)."""
+    return float(np.linalg.eigvalsh(M)[-1])
 
 
 def norm_khatri_rao_change(X: np.ndarray, A0: np.ndarray, AT: np.ndarray) -> float:
