@@ -25,6 +25,26 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 out = Console()
 err = Console(stderr=True)
 
+# options shared by verify, sweep and reproduce (typer's reusable Annotated aliases)
+ZDistOpt = Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.")]
+ProfileOpt = Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")]
+EtaWOpt = Annotated[float, typer.Option("--eta-w", help="First-layer rate.")]
+EtaZOpt = Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")]
+LabelsOpt = Annotated[str, typer.Option(help="gaussian, low, high or local.")]
+TolOpt = Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")]
+MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")]
+NoGdOpt = Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")]
+RequireOpt = Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")]
+EffortOpt = Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")]
+SubsetSamplesOpt = Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")]
+RestartsOpt = Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")]
+IterationsOpt = Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")]
+TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")]
+SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")]
+FiguresOpt = Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")]
+
 STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold red",
                 "vacuous": "yellow", "not_applicable": "dim"}
 
@@ -45,16 +65,17 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3e}"
 
 
-def _check_out(path: Optional[Path]) -> None:
+def _check_writable(path: Optional[Path], flag: str) -> None:
+    """A file path we will write later: its folder exists and is writable, it is not a folder."""
     if path is None:
         return
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError(f"--out: folder {parent} does not exist")
+        raise InputError(f"{flag}: folder {parent} does not exist")
     if path.is_dir():
-        raise InputError(f"--out: {path} is a folder")
+        raise InputError(f"{flag}: {path} is a folder")
     if not os.access(parent, os.W_OK):
-        raise InputError(f"--out: folder {parent} is not writable")
+        raise InputError(f"{flag}: folder {parent} is not writable")
 
 
 @app.command()
@@ -67,22 +88,22 @@ def verify(
     z0: Annotated[Optional[Path], typer.Option("--z0", help="z0.npy, length S.")] = None,
     y: Annotated[Optional[Path], typer.Option("--y", help="y.npy, length m.")] = None,
     seed: Annotated[int, typer.Option(help="Base seed of the X, W0, z0, y streams.")] = 0,
-    z_dist: Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.")] = "rademacher",
-    profile: Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")] = "paper",
-    eta_w: Annotated[float, typer.Option("--eta-w", help="First-layer rate.")] = 1e-3,
-    eta_z: Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")] = 0.0,
-    labels: Annotated[str, typer.Option(help="gaussian, low, high or local.")] = "gaussian",
-    tol: Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")] = 1e-3,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
-    no_gd: Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")] = False,
-    require: Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")] = "regime",
+    z_dist: ZDistOpt = "rademacher",
+    profile: ProfileOpt = "paper",
+    eta_w: EtaWOpt = 1e-3,
+    eta_z: EtaZOpt = 0.0,
+    labels: LabelsOpt = "gaussian",
+    tol: TolOpt = 1e-3,
+    max_steps: MaxStepsOpt = 100_000,
+    no_gd: NoGdOpt = False,
+    force: ForceOpt = False,
+    require: RequireOpt = "regime",
     normalize: Annotated[bool, typer.Option("--normalize", help="Rescale loaded X columns to unit norm.")] = False,
-    effort: Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")] = "default",
-    subset_samples: Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")] = None,
-    restarts: Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")] = None,
-    iterations: Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")] = None,
-    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
+    effort: EffortOpt = "default",
+    subset_samples: SubsetSamplesOpt = None,
+    restarts: RestartsOpt = None,
+    iterations: IterationsOpt = None,
+    time_budget: TimeBudgetOpt = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the certificate here.")] = None,
     embed_arrays: Annotated[bool, typer.Option("--embed-arrays", help="Also write X, W0, z0, y to CERT.arrays.npz beside --out (digest recorded), so audit needs no regeneration.")] = False,
     track_every: Annotated[int, typer.Option("--track-every", help="Record lambda_min(H_t) every k steps of GD (0: never).")] = 0,
@@ -108,7 +129,7 @@ def verify(
                        max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
                        track_every=track_every, effort=search_effort)
     try:
-        _check_out(out_path)
+        _check_writable(out_path, "--out")
         if export_graph is not None:
             _check_graph_path(export_graph)
         if embed_arrays and out_path is None:
@@ -183,13 +204,7 @@ def _check_graph_path(path: Path) -> None:
         import networkx  # noqa: F401
     except ImportError:
         raise InputError("--export-graph needs networkx: pip install 'qrcheck[graph]'") from None
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"--export-graph: folder {parent} does not exist")
-    if path.is_dir():
-        raise InputError(f"--export-graph: {path} is a folder")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"--export-graph: folder {parent} is not writable")
+    _check_writable(path, "--export-graph")
 
 
 @app.command("regime")
@@ -197,8 +212,8 @@ def regime_command(
     n: Annotated[int, typer.Option("--n", help="Input dimension.")] = 100,
     S: Annotated[int, typer.Option("--S", help="Number of neurons.")] = 500,
     m: Annotated[int, typer.Option("--m", help="Number of data points.")] = 300,
-    eta_w: Annotated[float, typer.Option("--eta-w", help="First-layer rate.")] = 1e-3,
-    eta_z: Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")] = 0.0,
+    eta_w: EtaWOpt = 1e-3,
+    eta_z: EtaZOpt = 0.0,
 ) -> None:
     """Theorem 2.3's conditions (15)-(18) with their log-slack, the case, and the predicted bounds."""
     from .regime import classify, report
@@ -346,25 +361,25 @@ def sweep(
     n: Annotated[int, typer.Option("--n", help="Input dimension.")] = 100,
     reps: Annotated[int, typer.Option(help="Runs per (S, m), each with its own derived seed.")] = 1,
     seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
-    z_dist: Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.")] = "rademacher",
-    profile: Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")] = "paper",
-    eta_w: Annotated[float, typer.Option("--eta-w", help="First-layer rate.")] = 1e-3,
+    z_dist: ZDistOpt = "rademacher",
+    profile: ProfileOpt = "paper",
+    eta_w: EtaWOpt = 1e-3,
     paper_rates: Annotated[bool, typer.Option("--paper-rates", help="eta_w per the paper's Section 4 (5e-4 for S=500, 2e-4 for S=1000 when m>=900, else 1e-3).")] = False,
-    eta_z: Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")] = 0.0,
-    labels: Annotated[str, typer.Option(help="gaussian, low, high or local.")] = "gaussian",
-    tol: Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")] = 1e-3,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
-    no_gd: Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Run GD even if a required property fails.")] = False,
-    require: Annotated[str, typer.Option(help="regime, all or none: which properties must hold.")] = "regime",
-    effort: Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")] = "default",
-    subset_samples: Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")] = None,
-    restarts: Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")] = None,
-    iterations: Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")] = None,
-    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")] = None,
-    figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")] = True,
+    eta_z: EtaZOpt = 0.0,
+    labels: LabelsOpt = "gaussian",
+    tol: TolOpt = 1e-3,
+    max_steps: MaxStepsOpt = 100_000,
+    no_gd: NoGdOpt = False,
+    force: ForceOpt = False,
+    require: RequireOpt = "regime",
+    effort: EffortOpt = "default",
+    subset_samples: SubsetSamplesOpt = None,
+    restarts: RestartsOpt = None,
+    iterations: IterationsOpt = None,
+    time_budget: TimeBudgetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    figures: FiguresOpt = True,
 ) -> None:
     """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/."""
     from .context import effort_from
@@ -394,15 +409,15 @@ def reproduce(
     quick: Annotated[bool, typer.Option("--quick", help="A small subset, for smoke testing.")] = False,
     rates: Annotated[str, typer.Option(help="table1 rates: stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
     seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")] = 100_000,
-    effort: Annotated[str, typer.Option("--effort", help="Search effort of (20), (21), (30): low, default or high (docs/search.md).")] = "default",
-    subset_samples: Annotated[Optional[int], typer.Option("--subset-samples", help="Random subsets per size in (20), (21), (30) (overrides --effort).")] = None,
-    restarts: Annotated[Optional[int], typer.Option(help="Starts of each adversarial search (overrides --effort).")] = None,
-    iterations: Annotated[Optional[int], typer.Option(help="Steps per search start (overrides --effort).")] = None,
-    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per subset search.")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")] = None,
-    figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")] = True,
+    max_steps: MaxStepsOpt = 100_000,
+    effort: EffortOpt = "default",
+    subset_samples: SubsetSamplesOpt = None,
+    restarts: RestartsOpt = None,
+    iterations: IterationsOpt = None,
+    time_budget: TimeBudgetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    figures: FiguresOpt = True,
 ) -> None:
     """Rerun the paper's Table 1, Table 2 or local-labels experiment and compare with its published ranges."""
     from .context import effort_from
