@@ -12,6 +12,7 @@ when written (:func:`write_certificate`) and when audited.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import IO, Any, Iterator, Mapping
 
 import numpy as np
 
@@ -176,15 +177,16 @@ def _default_mode(fd: int) -> None:
     os.fchmod(fd, 0o666 & ~umask)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so a
-    killed run never leaves a half-written file."""
+@contextlib.contextmanager
+def _atomic_file(path: str | Path, mode: str) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success rename it to ``path``, on any failure
+    remove it. A killed run never leaves a half-written file at ``path``."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         _default_mode(fd)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            yield fh
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -192,6 +194,12 @@ def write_atomic(path: str | Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    with _atomic_file(path, "w") as fh:
+        fh.write(text)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -216,26 +224,14 @@ def write_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> str:
     Zip entries carry a fixed timestamp (1980-01-01), so the same arrays give the same bytes and
     the same digest on every run (``numpy.savez_compressed`` stamps the current time).
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        _default_mode(fd)
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in sorted(arrays):
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with zf.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.ascontiguousarray(arrays[name], dtype="<f8"),
-                                              allow_pickle=False)
-        digest = sha256_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return digest
+    with _atomic_file(path, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(arrays[name], dtype="<f8"),
+                                          allow_pickle=False)
+    return sha256_file(path)
 
 
 def load_npz(path: str | Path, expected: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
