@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from qrcheck import InputError
@@ -20,12 +19,6 @@ from qrcheck.gd import (GDConfig, GDStatus, decode_trajectory, paper_eta_w, run_
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """Run with one BLAS thread: the results do not depend on it, and on a shared, oversubscribed
-    machine multithreaded OpenBLAS makes these small GEMMs up to ~75x slower (spinning threads)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 # ---- an independent few-line implementation of (12) -----------------------------------------

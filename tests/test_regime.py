@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from qrcheck.cli import app
@@ -18,12 +17,6 @@ from qrcheck.verify import VerifyConfig, verify
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """Run with one BLAS thread: the results do not depend on it, and on a shared, oversubscribed
-    machine multithreaded OpenBLAS makes these small GEMMs up to ~75x slower (spinning threads)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 ALL = [str(k) for k in range(19, 31)]
 
 
