@@ -85,10 +85,15 @@ class Budget:
         return self.cut
 
 
+# a family with at most this many members is always enumerated, whatever the effort: exact and cheap
+EXHAUSTIVE_LIMIT = 256
+
+
 def subsets(m: int, k: int, rng: np.random.Generator, samples: int) -> tuple[Iterator[np.ndarray], bool]:
-    """The baseline family: every k-subset of range(m) when there are at most ``samples`` of them
-    (then ``exhaustive`` is True), else ``samples`` uniformly random ones. Subsets are sorted arrays."""
-    if n_subsets(m, k) <= samples:
+    """The baseline family: every k-subset of range(m) when there are at most
+    max(``samples``, EXHAUSTIVE_LIMIT) of them (then ``exhaustive`` is True), else ``samples``
+    uniformly random ones. Subsets are sorted arrays."""
+    if n_subsets(m, k) <= max(samples, EXHAUSTIVE_LIMIT):
         return (np.array(c, dtype=np.intp) for c in itertools.combinations(range(m), k)), True
     return (np.sort(rng.choice(m, size=k, replace=False)) for _ in range(samples)), False
 
