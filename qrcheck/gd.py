@@ -8,13 +8,15 @@ error), or at max_steps (CONTRACT). ``T`` is the number of steps taken.
 The hot path is two GEMMs per step, S x n by n x m (P = W X) and S x m by m x n (the gradient),
 plus O(Sm) elementwise work done in place in preallocated buffers:
   * the gradient is computed as diag(z) (A (X diag(e))^T): the row scaling by z and the column
-    scaling by e act on the small factors (S x n and n x m), so the only S x m pass it needs is the
-    0/1 float copy of the boolean mask A;
+    scaling by e act on the small factors (S x n and n x m); its 0/1 float64 copy of the mask A is
+    updated in place at the step's flips only (a full bool-to-float copy costs 2-4x more);
   * for eta_z = 0, f = F^T z = (P^T z + |P|^T z)/2 (relu(p) = (p + |p|)/2 exactly in floating
     point), with P^T z = (W^T z)^T X costing O(nm); |P| is one in-place pass and one GEMV;
   * the activation-change bookkeeping is one boolean XOR with the previous mask, one OR into the
-    accumulated set D and one count, on S x m bytes;
-  * the regularity check (any exact zero of W_t X, Appendix A) is one comparison pass.
+    accumulated set D and one count, on S x m bytes (per-neuron counts, uint16, only when the step
+    flips more than n* pairs);
+  * the regularity check (any exact zero of W_t X, Appendix A) is min |W_t X| = 0, one reduction
+    over the |P| already computed (for eta_z > 0, one comparison pass).
 benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/gd.md).
 """
 
@@ -332,6 +334,8 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     S = W0.shape[0]
     eta_w, eta_z = float(cfg.eta_w), float(cfg.eta_z)
     n_star = n if n_star is None else int(n_star)
+    # per-neuron flip counts (<= m) summed in the narrowest exact type: uint16 sums are ~4x faster
+    flip_count_dtype = np.uint16 if m < 2**16 else np.int64
     W, z = W0.copy(), z0.copy()
 
     # preallocated buffers: the loop allocates nothing of size S x m
@@ -352,13 +356,15 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         """P, A, f, e at the current (W, z); returns the number of exact zeros of W X."""
         np.matmul(W, X, out=P)
         np.greater(P, 0.0, out=A_out)
-        zeros = int(np.count_nonzero(scratch)) if np.equal(P, 0.0, out=scratch).any() else 0
         if F is not None:
+            zeros = int(np.count_nonzero(scratch)) if np.equal(P, 0.0, out=scratch).any() else 0
             np.maximum(P, 0.0, out=F)
             np.matmul(z, F, out=f)                      # F^T z
         else:
             np.matmul(z @ W, X, out=f)                  # P^T z = (W^T z)^T X
             np.abs(P, out=P)
+            # W X has an exact zero iff min |W X| = 0 (a reduction, cheaper than a comparison pass)
+            zeros = int(np.count_nonzero(np.equal(P, 0.0, out=scratch))) if P.min() == 0.0 else 0
             np.add(f, z @ P, out=f)                     # + |P|^T z
             np.multiply(f, 0.5, out=f)                  # F^T z = (P^T z + |P|^T z) / 2
         np.subtract(f, y, out=e)
@@ -366,6 +372,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
 
     zeros = evaluate(A)
     A0 = A.copy()
+    np.copyto(Af, A)
     singular_points = zeros
     singular_steps = [0] if zeros else []
     err = float(math.sqrt(e @ e))
@@ -404,7 +411,6 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
             gz = F @ e                                  # F_T e_T
         if eta_w > 0:
             np.multiply(X, e, out=Xe)                   # X diag(e_T)
-            np.copyto(Af, A)
             np.matmul(Af, Xe.T, out=G)                  # (A_T o 1 e_T^T) X^T
             np.multiply(z, -eta_w, out=zw)
             G *= zw[:, None]                            # -eta_w diag(z_T) (A_T o 1 e_T^T) X^T
@@ -418,11 +424,12 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
             if len(singular_steps) < SINGULAR_STEPS_LISTED:
                 singular_steps.append(T + 1)
         np.not_equal(A, A_prev, out=scratch)            # flips of step T -> T+1
+        np.copyto(Af, A, where=scratch)                 # Af = A_{T+1}: only the flips change
         np.bitwise_or(changed, scratch, out=changed)
         k = int(np.count_nonzero(scratch))
         step_flips.append(k)
         if k > n_star:                                  # only then can one neuron exceed n*
-            over = int(np.count_nonzero(np.count_nonzero(scratch, axis=1) > n_star))
+            over = int(np.count_nonzero(scratch.sum(axis=1, dtype=flip_count_dtype) > n_star))
             if over:
                 steps_over_n_star += 1
                 max_step_co_Gamma = max(max_step_co_Gamma, over)
