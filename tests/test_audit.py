@@ -166,16 +166,9 @@ def test_a_changed_random_stream_is_not_tampering(small, tmp_path, monkeypatch):
     assert A.audit(p).outcome is A.Outcome.MISMATCH
 
 
-def test_arrays_from_files_need_the_embedded_npz(tmp_path):
-    rng = np.random.default_rng(7)
-    n, S, m = 12, 50, 8
-    X = rng.standard_normal((n, m))
-    X /= np.linalg.norm(X, axis=0)
-    files = {"X": X, "W0": rng.standard_normal((S, n)), "z0": rng.standard_normal(S)}
-    args = []
-    for k, a in files.items():
-        np.save(tmp_path / f"{k}.npy", a)
-        args += [f"--{k}", tmp_path / f"{k}.npy"]
+def test_arrays_from_files_need_the_embedded_npz(tmp_path, foreign_arrays):
+    _, paths = foreign_arrays(7, 12, 50, 8)
+    args = [a for k, p in paths.items() for a in (f"--{k}", p)]
     out = tmp_path / "f.json"
     r = run("verify", *args, "--max-steps", "300", "--embed-arrays", "--out", out)
     assert r.exit_code in (0, 1), r.output

@@ -16,18 +16,9 @@ STATUSES = {"certified", "passed", "violated", "vacuous", "not_applicable"}
 
 
 @pytest.fixture
-def arrays(tmp_path):
+def arrays(foreign_arrays):
     """Arrays qrcheck did not sample: a different generator and a Gaussian z0."""
-    rng = np.random.default_rng(2024)
-    n, S, m = 15, 60, 20
-    X = rng.standard_normal((n, m))
-    X /= np.linalg.norm(X, axis=0)
-    arr = {"X": X, "W0": rng.standard_normal((S, n)), "z0": rng.standard_normal(S)}
-    paths = {}
-    for k, a in arr.items():
-        paths[k] = tmp_path / f"{k}.npy"
-        np.save(paths[k], a)
-    return arr, paths
+    return foreign_arrays(2024, 15, 60, 20)
 
 
 def independent_statistics(X, W0, z0):

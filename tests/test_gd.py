@@ -310,18 +310,8 @@ def test_low_and_high_labels_converge_at_S_100(labels):
 
 # ---- the command line on given arrays (acceptance) -----------------------------------------
 @pytest.fixture
-def given_arrays(tmp_path):
-    rng = np.random.default_rng(77)
-    n, S, m = 12, 50, 16
-    X = rng.standard_normal((n, m))
-    X /= np.linalg.norm(X, axis=0)
-    arr = {"X": X, "W0": rng.standard_normal((S, n)), "z0": rng.choice([-1.0, 1.0], S),
-           "y": rng.normal(0, math.sqrt(S), m)}
-    paths = {}
-    for k, a in arr.items():
-        paths[k] = tmp_path / f"{k}.npy"
-        np.save(paths[k], a)
-    return arr, paths
+def given_arrays(foreign_arrays):
+    return foreign_arrays(77, 12, 50, 16, z0="rademacher", y=True)
 
 
 def test_cli_on_given_arrays_matches_independent_gd(given_arrays, tmp_path):
