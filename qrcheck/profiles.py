@@ -218,10 +218,6 @@ SHARP = Profile(
 BUILTIN: dict[str, Profile] = {"paper": PAPER, "sharp": SHARP}
 
 
-def register_builtin(profile: Profile) -> None:
-    BUILTIN[profile.name] = profile
-
-
 def _rule(d: object, where: str, base: AnyRule) -> Rule:
     if not isinstance(d, dict):
         raise InputError(f"profile: [{where}] must be a table with C and p")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
@@ -105,9 +104,3 @@ def decide(sense: Sense, threshold: float, *, exact: float | None = None, lower:
         return Status.VIOLATED
     return Status.PASSED
 
-
-def finite_or_none(x: float | None) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None

@@ -50,16 +50,6 @@ def spectral_norm(M: np.ndarray) -> float:
     return float(np.linalg.norm(M, 2)) if M.size else 0.0
 
 
-def sigma_min_T(X: np.ndarray, J) -> float:
-    """sigma_min((X^J)^T) = min_{|xi|=1} ||(X^J)^T xi||, X (n, m), J (k,); 0 when k < n."""
-    n = X.shape[0]
-    J = list(J)
-    if len(J) < n:
-        return 0.0
-    XJ = X[:, J]
-    return math.sqrt(max(0.0, float(np.linalg.eigvalsh(XJ @ XJ.T)[0])))
-
-
 def k_grid(m: int, n: int) -> list[int]:
     """(20)'s examined sizes: all k when m <= 64, else 1, 2, 4, ... plus n and m."""
     if m <= 64:
