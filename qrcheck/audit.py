@@ -39,11 +39,11 @@ import numpy as np
 import scipy.linalg
 
 from . import InputError
-from .certificate import (ARRAY_NAMES, CertificateError, _clean, is_volatile, load_npz, random_stream_fingerprint,
+from .certificate import (ARRAY_NAMES, sha256_of, CertificateError, _clean, is_volatile, load_npz, random_stream_fingerprint,
                           read_certificate, schema_issues, sha256_file)
 from .context import Context, Effort
 from .draw import (LABELS, Z_DISTS, Draw, available_bytes, estimated_bytes, labels_from, sample_W0, sample_X,
-                   sample_z0, sha256_of, streams)
+                   sample_z0, streams)
 from .profiles import BUILTIN, Profile, Rule, TailRule
 from .regime import classify, required_properties
 from .results import Sense, Status, decide

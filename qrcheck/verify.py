@@ -20,7 +20,8 @@ from .properties import registry
 from .regime import Case, choose_case, classify, required_properties
 from .regime import report as regime_report
 from .results import PropertyResult, Status
-from .certificate import SCHEMA_ID, random_stream_fingerprint
+from .certificate.io import SCHEMA_ID, sha256_of
+from .draw import random_stream_fingerprint
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,8 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
                        "labels": draw.labels, "tol": cfg.tol, "max_steps": cfg.max_steps, "track_every": cfg.track_every,
                        "require": cfg.require, "normalized": draw.normalized, "force": cfg.force,
                        "no_gd": cfg.no_gd},
-        "inputs": draw.inputs_record(),
+        "inputs": {k: {"sha256": sha256_of(a), "shape": list(a.shape), "dtype": "float64",
+                       "source": draw.sources.get(k, "sampled")} for k, a in draw.arrays().items()},
         "properties": {r.eq: r.to_json() for r in results},
         "required": list(required),
         "regime": regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json(),

@@ -67,7 +67,7 @@ def test_verify_certificate_is_schema_valid_and_extra_keys_are_allowed(outcome):
     (("inputs", "X", "sha256"), "abc"),
     (("inputs", "y", "source"), "web"),
     (("gd", "status"), "converged?"),
-    (("schema",), "qrcheck.certificate/2"),
+    (("schema",), "qrcheck.certificate/9"),
 ])
 def test_schema_rejects_broken_certificates(outcome, path, value):
     cert = json.loads(C.dumps(outcome.certificate))
@@ -202,7 +202,7 @@ def test_read_certificate_refuses_missing_and_huge_files(tmp_path, monkeypatch):
         C.read_certificate(tmp_path / "nope.json")
     p = tmp_path / "big.json"
     p.write_text('{"schema": "qrcheck.certificate/1"}' + " " * 100)
-    monkeypatch.setattr(C, "MAX_CERTIFICATE_BYTES", 64)
+    monkeypatch.setattr(C.io, "MAX_CERTIFICATE_BYTES", 64)
     with pytest.raises(C.CertificateError, match="larger than"):
         C.read_certificate(p)
 
@@ -216,3 +216,24 @@ def test_written_files_get_ordinary_permissions(outcome, tmp_path):
         os.umask(umask)
     assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "p.arrays.npz").stat().st_mode & 0o777 == 0o644
+
+
+def test_parse_rejects_duplicate_keys_and_non_finite_constants():
+    with pytest.raises(C.CertificateError, match="duplicate key 'a'"):
+        C.parse('{"a": 1, "b": {"c": 2}, "a": 3}')
+    with pytest.raises(C.CertificateError, match="duplicate key 'c'"):
+        C.parse('{"b": {"c": 2, "c": 2}}')
+    for const in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(C.CertificateError):
+            C.parse('{"a": %s}' % const)
+    assert C.parse('{"a": [1, 2.5, null]}') == {"a": [1, 2.5, None]}
+
+
+def test_io_imports_nothing_else_of_qrcheck():
+    import subprocess
+    import sys
+
+    code = ("import sys, qrcheck.certificate.io; "
+            "print(sorted(m for m in sys.modules if m.startswith('qrcheck')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert eval(out) == ["qrcheck", "qrcheck.certificate", "qrcheck.certificate.io"]

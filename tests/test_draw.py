@@ -7,6 +7,7 @@ import pytest
 
 from qrcheck import InputError
 from qrcheck import draw as dr
+from qrcheck.certificate.io import sha256_of
 
 
 def test_columns_on_unit_sphere():
@@ -51,9 +52,9 @@ def test_draw_is_immutable():
 def test_sha256_is_little_endian_float64_c_order():
     a = np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3))
     expect = hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes()).hexdigest()
-    assert dr.sha256_of(a) == expect
+    assert sha256_of(a) == expect
     big = np.arange(6, dtype=">f8").reshape(2, 3)
-    assert dr.sha256_of(big) == expect
+    assert sha256_of(big) == expect
 
 
 def _save(tmp_path, **arrays):

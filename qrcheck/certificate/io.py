@@ -1,13 +1,19 @@
-"""The JSON certificate: schema, canonical serialisation, atomic writing, safe reading.
+"""Certificate I/O: canonical JSON, strict parsing, the schema, atomic writes, .npz, digests.
+
+This is the one home of every byte that goes to or comes from disk; the independent audit
+(:mod:`qrcheck.audit`) imports only this module (plus numpy/scipy/stdlib), so it imports nothing
+else of qrcheck.
 
 Canonical form: sorted keys, Python's round-trip float repr, no NaN/inf (they become null), UTF-8,
 a trailing newline. The same inputs give byte-identical certificates apart from ``created`` and the
 timing fields (:func:`strip_volatile`).
 
-The schema (JSON Schema Draft 2020-12) ships inside the package as
-``qrcheck/schema/qrcheck.certificate.1.json``; ``certificates/schema/`` in the repository holds
-the same file for readers (a test keeps the two identical). Certificates are validated against it
-when written (:func:`write_certificate`) and when audited.
+The schemas (JSON Schema Draft 2020-12) ship inside the package as
+``qrcheck/schema/qrcheck.certificate.N.json``; ``certificates/schema/`` in the repository holds
+the same files for readers (a test keeps them identical). New certificates are written as
+:data:`SCHEMA_ID`; every version in :data:`SCHEMA_IDS` can be read. A certificate is validated
+against the schema its own ``schema`` tag names, when written (:func:`write_certificate`) and when
+audited.
 """
 
 from __future__ import annotations
@@ -27,10 +33,17 @@ from typing import IO, Any, Iterator, Mapping
 
 import numpy as np
 
-from . import InputError
+from .. import InputError
 
 SCHEMA_ID = "qrcheck.certificate/1"
+SCHEMA_IDS = ("qrcheck.certificate/1", "qrcheck.certificate/2")
 SCHEMA_FILE = "qrcheck.certificate.1.json"
+
+
+def schema_file(schema_id: str = SCHEMA_ID) -> str:
+    """File name of the schema of version ``schema_id``: ``qrcheck.certificate.N.json``."""
+    return schema_id.replace("/", ".") + ".json"
+
 ARRAY_NAMES = ("X", "W0", "z0", "y")
 # certificates larger than this are refused before they are read (the design card is ~40 kB)
 MAX_CERTIFICATE_BYTES = 64 * 2**20
@@ -49,14 +62,20 @@ class SchemaIssue:
     value: Any
 
 
-def _clean(obj: Any) -> Any:
+def sha256_of(a: np.ndarray) -> str:
+    """sha256 of ``a``'s C-order little-endian float64 bytes (CONTRACT, ``inputs.*.sha256``)."""
+    b = np.ascontiguousarray(a, dtype="<f8")
+    return hashlib.sha256(b.tobytes(order="C")).hexdigest()
+
+
+def clean(obj: Any) -> Any:
     """JSON-ready copy: numpy scalars to Python, non-finite floats to None, tuples to lists."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [clean(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return clean(obj.tolist())
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):
@@ -67,9 +86,12 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def dumps(cert: dict) -> str:
+_clean = clean  # the old private name (qrcheck.audit imports it)
+
+
+def dumps(cert: Any) -> str:
     """Canonical JSON text of a certificate."""
-    return json.dumps(_clean(cert), sort_keys=True, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    return json.dumps(clean(cert), sort_keys=True, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 def is_volatile(key: str) -> bool:
@@ -89,19 +111,28 @@ def strip_volatile(obj: Any) -> Any:
 
 
 # ---- schema ---------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def schema() -> dict:
-    """The JSON Schema of ``qrcheck.certificate/1`` (package data, no network, no $ref fetching)."""
-    text = resources.files("qrcheck").joinpath("schema", SCHEMA_FILE).read_text(encoding="utf-8")
+@lru_cache(maxsize=None)
+def schema(schema_id: str = SCHEMA_ID) -> dict:
+    """The JSON Schema of version ``schema_id`` (package data, no network, no $ref fetching)."""
+    if schema_id not in SCHEMA_IDS:
+        raise CertificateError(f"unknown certificate schema {schema_id!r}; known: {', '.join(SCHEMA_IDS)}")
+    text = resources.files("qrcheck").joinpath("schema", schema_file(schema_id)).read_text(encoding="utf-8")
     return json.loads(text)
 
 
-@lru_cache(maxsize=1)
-def _validator():
+@lru_cache(maxsize=None)
+def _validator(schema_id: str = SCHEMA_ID):
     from jsonschema import Draft202012Validator
 
-    Draft202012Validator.check_schema(schema())
-    return Draft202012Validator(schema())
+    Draft202012Validator.check_schema(schema(schema_id))
+    return Draft202012Validator(schema(schema_id))
+
+
+def schema_id_of(cert: Any) -> str:
+    """The schema version a certificate claims, when it is one this release reads, else the
+    current :data:`SCHEMA_ID` (so the issues of a wrongly tagged file are reported against it)."""
+    tag = cert.get("schema") if isinstance(cert, dict) else None
+    return tag if tag in SCHEMA_IDS else SCHEMA_ID
 
 
 def _path(parts) -> str:
@@ -109,9 +140,10 @@ def _path(parts) -> str:
 
 
 def schema_issues(cert: Any, limit: int = 50) -> list[SchemaIssue]:
-    """Every way ``cert`` breaks the schema (at most ``limit``), sorted by path."""
+    """Every way ``cert`` breaks the schema its ``schema`` tag names (at most ``limit``), sorted by
+    path."""
     issues = []
-    for e in _validator().iter_errors(cert):
+    for e in _validator(schema_id_of(cert)).iter_errors(cert):
         issues.append(SchemaIssue(_path(e.absolute_path), e.message if len(e.message) < 300 else
                                   e.message[:297] + "...", e.instance))
         if len(issues) >= limit:
@@ -123,7 +155,7 @@ def validate(cert: Any) -> None:
     """Raise :class:`CertificateError` naming the first schema violation of ``cert``."""
     issues = schema_issues(cert, limit=1)
     if issues:
-        raise CertificateError(f"certificate does not match schema {SCHEMA_ID} at {issues[0].path}: "
+        raise CertificateError(f"certificate does not match schema {schema_id_of(cert)} at {issues[0].path}: "
                                f"{issues[0].message}")
 
 
@@ -132,10 +164,21 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k[:80]!r}")
+        out[k] = v
+    return out
+
+
 def parse(text: str | bytes) -> Any:
-    """Strict JSON (no NaN/Infinity); raises :class:`CertificateError` on anything unparsable."""
+    """Strict JSON: no NaN/Infinity constants, no object with a repeated key (which would let two
+    readers see two different certificates); raises :class:`CertificateError` on anything else
+    unparsable."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except RecursionError:
         raise CertificateError("not a certificate: JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -145,7 +188,8 @@ def parse(text: str | bytes) -> Any:
 
 def read_certificate(path: str | Path) -> dict:
     """Read a file that claims to be a certificate: it must be at most
-    :data:`MAX_CERTIFICATE_BYTES`, strict JSON, an object, and carry ``"schema": "qrcheck.certificate/1"``.
+    :data:`MAX_CERTIFICATE_BYTES`, strict JSON, an object, and carry a ``schema`` tag of
+    :data:`SCHEMA_IDS` (``"qrcheck.certificate/1"`` or ``/2``).
     Schema conformance is *not* checked here (see :func:`schema_issues`)."""
     p = Path(path)
     try:
@@ -162,9 +206,10 @@ def read_certificate(path: str | Path) -> dict:
     if not isinstance(cert, dict):
         raise CertificateError(f"not a certificate: {p} holds a JSON {type(cert).__name__}, not an object")
     tag = cert.get("schema")
-    if tag != SCHEMA_ID:
+    if tag not in SCHEMA_IDS:
         shown = tag if isinstance(tag, str) and len(tag) < 80 else type(tag).__name__
-        raise CertificateError(f"not a certificate: 'schema' is {shown!r}, expected {SCHEMA_ID!r}")
+        raise CertificateError(f"not a certificate: 'schema' is {shown!r}, expected "
+                               + " or ".join(repr(t) for t in SCHEMA_IDS[::-1]))
     return cert
 
 
@@ -178,7 +223,7 @@ def _default_mode(fd: int) -> None:
 
 
 @contextlib.contextmanager
-def _atomic_file(path: str | Path, mode: str) -> Iterator[IO]:
+def atomic_file(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it to ``path``, on any failure
     remove it. A killed run never leaves a half-written file at ``path``."""
     path = Path(path)
@@ -196,10 +241,11 @@ def _atomic_file(path: str | Path, mode: str) -> Iterator[IO]:
         raise
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    with _atomic_file(path, "w") as fh:
-        fh.write(text)
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file in the same
+    folder and a rename: the one atomic writer of qrcheck (JSON, .npz, tables, figures)."""
+    with atomic_file(path, "wb" if isinstance(data, bytes) else "w") as fh:
+        fh.write(data)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -224,7 +270,7 @@ def write_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> str:
     Zip entries carry a fixed timestamp (1980-01-01), so the same arrays give the same bytes and
     the same digest on every run (``numpy.savez_compressed`` stamps the current time).
     """
-    with _atomic_file(path, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with atomic_file(path, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(arrays):
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -288,25 +334,7 @@ def write_certificate(path: str | Path, cert: dict,
     text = dumps(cert)
     issues = schema_issues(json.loads(text), limit=1)
     if issues:
-        raise CertificateError(f"internal error: the certificate breaks schema {SCHEMA_ID} at "
+        raise CertificateError(f"internal error: the certificate breaks schema {schema_id_of(cert)} at "
                                f"{issues[0].path}: {issues[0].message}; nothing written")
     write_atomic(path, text)
     return cert
-
-
-# ---- random stream --------------------------------------------------------------------------
-def random_stream_fingerprint() -> str:
-    """sha256 of tiny arrays sampled exactly as :mod:`qrcheck.draw` samples X, W0, z0 (both
-    distributions) and Gaussian y, from seed 0. Two machines with the same fingerprint regenerate
-    the same sampled arrays from the same seed; a different fingerprint means numpy's random
-    stream changed, so regenerated digests cannot match (that is not tampering)."""
-    from . import draw
-
-    rng = draw.streams(0)
-    parts = [draw.sample_X(rng["X"], 3, 4), draw.sample_W0(rng["W0"], 4, 3),
-             draw.sample_z0(rng["z0"], 4, "rademacher"), draw.sample_z0(rng["z0"], 4, "gaussian"),
-             rng["y"].normal(0.0, 2.0, size=4)]
-    h = hashlib.sha256()
-    for a in parts:
-        h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
-    return h.hexdigest()
