@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING
+
+from .results import Sense
 
 if TYPE_CHECKING:  # pragma: no cover
     from .gd import GDResult
@@ -43,14 +44,6 @@ def case_requirements(case: str) -> tuple[str, ...]:
     for step in CASE_USES[case]:
         eqs.update(GROUPS[step])
     return tuple(sorted(eqs, key=int))
-
-
-class Sense(str, Enum):
-    LE = "<="
-    GE = ">="
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def log_slack(value: float, bound: float, sense: Sense, L: float) -> float:

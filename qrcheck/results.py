@@ -23,11 +23,15 @@ class Status(str, Enum):
 
 
 class Sense(str, Enum):
-    """Which side of the threshold the property asks the statistic to be on."""
+    """Which side of the bound a value must be on: the one Sense of qrcheck (property thresholds
+    (19)-(30) and the hypotheses (15)-(18) of Theorem 2.3 in :mod:`qrcheck.regime`)."""
 
     LE = "<="   # statistic <= threshold
     GE = ">="   # statistic >= threshold
     GT = ">"    # statistic > threshold (regularity (25))
+
+    def __str__(self) -> str:
+        return self.value
 
     def holds(self, value: float, threshold: float) -> bool:
         if self is Sense.LE:
