@@ -38,15 +38,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import scipy.linalg
 
-from . import InputError
-from .certificate import (ARRAY_NAMES, sha256_of, CertificateError, _clean, is_volatile, load_npz, random_stream_fingerprint,
+from .. import InputError
+from ..certificate import (ARRAY_NAMES, sha256_of, CertificateError, _clean, is_volatile, load_npz, random_stream_fingerprint,
                           read_certificate, schema_issues, sha256_file)
-from .context import Context, Effort
-from .draw import (LABELS, Z_DISTS, Draw, available_bytes, estimated_bytes, labels_from, sample_W0, sample_X,
+from ..context import Context, Effort
+from ..draw import (LABELS, Z_DISTS, Draw, available_bytes, estimated_bytes, labels_from, sample_W0, sample_X,
                    sample_z0, streams)
-from .profiles import BUILTIN, Profile, Rule, TailRule
-from .regime import classify, required_properties
-from .results import Sense, Status, decide
+from ..profiles import BUILTIN, Profile, Rule, TailRule
+from ..regime import classify, required_properties
+from ..results import Sense, Status, decide
 
 RTOL = 1e-8
 RTOL_GD = 1e-6
@@ -811,7 +811,7 @@ def _check_gd_arrays(cert: dict, ctx: Context, led: _Ledger, y_verified: bool) -
 
 
 def _replay_gd(cert: dict, draw: Draw, led: _Ledger, progress: Callable[[int, float], None] | None) -> bool:
-    from .gd import GDConfig, run_gd
+    from ..gd import GDConfig, run_gd
 
     p, gd = cert["parameters"], cert["gd"]
     if not gd["ran"]:
@@ -858,7 +858,7 @@ def audit(path: str | Path, *, arrays: str | Path | None = None, replay_gd: bool
 
     stage("checking what needs no arrays")
     props = cert["properties"]
-    from .properties import registry
+    from ..properties import registry
 
     checkers = {c.eq: c for c in registry()}
     with led.guard("inputs", "shape"):
