@@ -68,3 +68,91 @@ def H_z(X: np.ndarray) -> np.ndarray:
     """H^z(X) = f^z(X^T X) entrywise, X (n, m) -> (m, m) (Appendix C)."""
     return f_z(X.T @ X)
 
+
+
+# ---- lower bounds on lambda_min(H^w), lambda_min(H^z) proved from (19) (Appendix C) -----------------
+#: The data-independent Omega(1) floor kappa_0 of the schema-2 thresholds of (29) and (30)
+#: (docs/properties.md, "Thresholds (schema 2)"): an explicit choice standing for Appendix C's
+#: lambda_min(H^w(X)), lambda_min(H^z(X)) >= Omega(1); below every value observed on random draws
+#: (n >= 20, m <= 1000: lambda_min(H^z) >= 0.037, lambda_min(H^w) >= 0.14).
+KAPPA0 = 1e-3
+
+# relative safety margin taken off the computed bounds (their own float rounding is ~1e-15)
+_SAFETY = 1e-12
+
+
+def _series(kind: str, terms: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(powers p, coefficients a_p, total sum of a_p) of f^kind(g) = sum_p a_p g^p (Appendix C).
+
+    f^w: a_1 = 1/4, a_{2r+2} = (2r)! / (4^r (r!)^2 (2r+1)) / (2 pi), r >= 0; sum a_p = f^w(1) = 1/2.
+    f^z: a_0 = 1/(2 pi), a_1 = 1/4, a_{2r} = (2r-3)!! / ((2r)!! (2r-1)) / (2 pi), r >= 1
+    (corrected series, erratum 4); sum a_p = f^z(1) = 1/2.
+    Coefficients from log-gamma: (2r)!/(4^r (r!)^2) = exp(lgamma(2r+1) - r ln 4 - 2 lgamma(r+1)) and
+    (2r-3)!!/(2r)!! = that same central ratio at r divided by (2r-1).
+    """
+    from scipy.special import gammaln
+
+    r = np.arange(terms, dtype=np.float64)
+    central = np.exp(gammaln(2 * r + 1) - r * np.log(4.0) - 2 * gammaln(r + 1))  # (2r)!/(4^r (r!)^2)
+    if kind == "w":
+        p = np.concatenate([[1.0], 2 * r + 2])
+        a = np.concatenate([[0.25], central / (2 * r + 1) / (2 * np.pi)])
+    elif kind == "z":
+        rr = r[1:]
+        p = np.concatenate([[0.0, 1.0], 2 * rr])
+        # (2r-3)!!/(2r)!! = (2r)!/(4^r (r!)^2) / (2r-1)  [(-1)!! = 1], then the factor 1/(2r-1)
+        a = np.concatenate([[1 / (2 * np.pi), 0.25], central[1:] / (2 * rr - 1) ** 2 / (2 * np.pi)])
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    return p, a, 0.5
+
+
+def hadamard_series_bound(kind: str, gamma: float, m: int, terms: int = 200_000) -> float:
+    """A lower bound on lambda_min(H^kind(X)) for any X (n, m) with unit columns and
+    max_{j != j'} |<X^j, X^j'>| <= gamma, proved as in Appendix C.
+
+    H^kind(X) = sum_p a_p (X^T X)^{o p} (Hadamard powers, a_p >= 0; ``_series``). Each power is PSD
+    (Schur product theorem) with unit diagonal and off-diagonal entries at most gamma^p in absolute
+    value, so by Gershgorin lambda_min((X^T X)^{o p}) >= max(0, 1 - (m - 1) gamma^p) (p = 0 is the
+    all-ones matrix: 1 for m = 1, 0 otherwise), and lambda_min of a sum of PSD matrices is at least the
+    sum of their lambda_min:
+
+        beta_kind(gamma, m) = sum_p a_p max(0, 1 - (m - 1) gamma^p).
+
+    The sum is truncated after ``terms`` coefficients (every dropped term is >= 0, so the truncation
+    is a lower bound) and the tail beyond is bounded below by (1 - (m-1) gamma^P)_+ (1/2 - sum_{p<P} a_p)
+    with P the first dropped power. Returns 0 when gamma >= 1 and m >= 2.
+    """
+    if m <= 1:
+        return 0.5
+    gamma = float(gamma)
+    if not gamma < 1.0:
+        return 0.0
+    gamma = max(gamma, 0.0)
+    p, a, total = _series(kind, terms)
+    with np.errstate(under="ignore"):
+        gp = np.where(p == 0, 1.0, gamma ** p)
+    pos = np.maximum(0.0, 1.0 - (m - 1) * gp)
+    head = float(np.sum(a * pos))
+    P = p[-1] + 2
+    tail_coeff = max(0.0, total - float(np.sum(a)))
+    tail = tail_coeff * max(0.0, 1.0 - (m - 1) * gamma ** P)
+    return max(0.0, (head + tail) * (1.0 - _SAFETY))
+
+
+def lambda_min_Hw_bound(gamma: float, m: int) -> float:
+    """beta_w(gamma, m) <= lambda_min(H^w(X)) for unit columns with (19) statistic <= gamma
+    (``hadamard_series_bound``; Appendix C)."""
+    return hadamard_series_bound("w", gamma, m)
+
+
+def lambda_min_Hz_bound(gamma: float, m: int) -> float:
+    """beta_z(gamma, m) <= lambda_min(H^z(X)) for unit columns with (19) statistic <= gamma
+    (``hadamard_series_bound``; Appendix C)."""
+    return hadamard_series_bound("z", gamma, m)
+
+
+def kernel_bar(kind: str, gamma: float, m: int, kappa0: float = KAPPA0) -> float:
+    """max(kappa_0, beta_kind(gamma, m)): the Omega(1) factor of the schema-2 thresholds of (29)
+    (kind "z") and (30) (kind "w"); never below the data-independent kappa_0."""
+    return max(float(kappa0), hadamard_series_bound(kind, gamma, m))

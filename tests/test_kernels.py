@@ -75,3 +75,46 @@ def test_limit_kernels_are_psd(n, m, seed):
     X /= np.linalg.norm(X, axis=0)
     for H in (kernels.H_w(X), kernels.H_z(X)):
         assert np.linalg.eigvalsh(H)[0] > -1e-12
+
+
+# ---- Appendix C lower bounds from (19) (issue 10, item 2) ---------------------------------------
+def _unit(rng, n, m):
+    X = rng.standard_normal((n, m))
+    return X / np.linalg.norm(X, axis=0)
+
+
+@pytest.mark.parametrize("kind", ["w", "z"])
+def test_series_coefficients_match_closed_forms(kind):
+    p, a, total = kernels._series(kind, 20000)
+    assert np.all(a >= 0) and total == 0.5
+    f = kernels.f_w if kind == "w" else kernels.f_z
+    for g in (-0.9, -0.3, 0.0, 0.4, 0.8):
+        assert float(np.sum(a * np.where(p == 0, 1.0, g ** p))) == pytest.approx(float(f(g)), abs=1e-12)
+
+
+@pytest.mark.parametrize("n,m,seed", [(20, 10, 0), (30, 40, 1), (8, 30, 2), (50, 5, 3)])
+def test_beta_is_below_lambda_min_of_the_limit_kernels(n, m, seed):
+    X = _unit(np.random.default_rng(seed), n, m)
+    G = X.T @ X
+    gamma = float(np.max(np.abs(G - np.diag(np.diag(G)))))
+    bw, bz = kernels.lambda_min_Hw_bound(gamma, m), kernels.lambda_min_Hz_bound(gamma, m)
+    assert 0 <= bw <= np.linalg.eigvalsh(kernels.H_w(X))[0]
+    assert 0 <= bz <= np.linalg.eigvalsh(kernels.H_z(X))[0]
+
+
+def test_beta_exact_at_orthonormal_and_zero_when_degenerate():
+    # orthonormal columns: H^z = J/(2pi) + (1/2 - 1/(2pi)) I, H^w = I/2; the bound is sharp there
+    assert kernels.lambda_min_Hz_bound(0.0, 10) == pytest.approx(0.5 - 1 / (2 * math.pi), rel=1e-9)
+    assert kernels.lambda_min_Hw_bound(0.0, 10) == pytest.approx(0.5, rel=1e-9)
+    assert kernels.lambda_min_Hz_bound(1.0, 10) == 0.0 == kernels.lambda_min_Hw_bound(1.0, 10)
+    assert kernels.lambda_min_Hz_bound(1 - 1e-12, 2000) < 1e-6
+    # monotone in gamma and in m
+    gs = np.linspace(0, 0.99, 12)
+    bz = [kernels.lambda_min_Hz_bound(g, 50) for g in gs]
+    assert all(x >= y for x, y in zip(bz, bz[1:]))
+    assert kernels.lambda_min_Hw_bound(0.3, 100) >= kernels.lambda_min_Hw_bound(0.3, 1000)
+
+
+def test_kernel_bar_never_below_floor():
+    assert kernels.kernel_bar("z", 1.0, 100) == kernels.KAPPA0
+    assert kernels.kernel_bar("w", 0.0, 100) == pytest.approx(0.5, rel=1e-9)
