@@ -44,7 +44,7 @@ class Draw:
     y : (m,) float64, labels.
     seed : base seed of the streams that sampled the arrays not given as files.
     z_dist, labels : how z0 and y were (or would have been) sampled.
-    sources : array name -> ``"sampled"`` or ``"file"``.
+    sources : array name -> ``"sampled"``, ``"file"`` or ``"memory"``.
     normalized : True when X was loaded and its columns were rescaled to unit norm (``--normalize``).
     """
 
@@ -171,7 +171,24 @@ def check_sizes(n: int, S: int, m: int) -> None:
             f"{have / 2**30:.1f} GiB is available; choose smaller sizes")
 
 
-def _load(path: str | Path, name: str) -> np.ndarray:
+def _is_path(v: object) -> bool:
+    return isinstance(v, (str, os.PathLike))
+
+
+def _from_memory(a: object, name: str) -> np.ndarray:
+    """An in-memory array (numpy or array-like), validated as a loaded file is (source ``memory``)."""
+    try:
+        a = np.asarray(a)
+    except Exception as exc:  # noqa: BLE001 - anything numpy cannot read is an input error
+        raise InputError(f"--{name}: cannot read the in-memory value as an array ({exc.__class__.__name__})") from None
+    if a.dtype.kind not in "fiu":
+        raise InputError(f"--{name}: the in-memory array does not hold a real numeric array (dtype {a.dtype})")
+    return np.array(a, dtype=np.float64)
+
+
+def _load(path: str | Path | np.ndarray, name: str) -> np.ndarray:
+    if not _is_path(path):
+        return _from_memory(path, name)
     p = Path(path)
     if not p.is_file():
         raise InputError(f"--{name}: no such file: {p}")
@@ -195,10 +212,12 @@ def _check_finite(name: str, a: np.ndarray) -> None:
 
 def make_draw(*, n: int | None = 100, S: int | None = 500, m: int | None = 300, seed: int = 0,
               z_dist: str = "rademacher", labels: str = "gaussian",
-              X: str | Path | None = None, W0: str | Path | None = None,
-              z0: str | Path | None = None, y: str | Path | None = None,
+              X: str | Path | np.ndarray | None = None, W0: str | Path | np.ndarray | None = None,
+              z0: str | Path | np.ndarray | None = None, y: str | Path | np.ndarray | None = None,
               normalize: bool = False) -> Draw:
-    """Sample or load a draw; arrays given as files win, their shapes fix n, S, m.
+    """Sample or load a draw; arrays given as files (paths) or in memory (arrays) win, their
+    shapes fix n, S, m. In-memory arrays are validated exactly as files are and recorded with
+    source ``memory`` (files: ``file``; y's ``labels`` then says ``memory`` or ``file``).
 
     Raises :class:`qrcheck.InputError` (one clear line) on non-finite values, inconsistent shapes,
     non-positive sizes, X columns off the unit sphere (unless ``normalize``) and on sizes whose
@@ -212,6 +231,7 @@ def make_draw(*, n: int | None = 100, S: int | None = 500, m: int | None = 300, 
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     files = {"X": X, "W0": W0, "z0": z0, "y": y}
     loaded = {k: _load(v, k) for k, v in files.items() if v is not None}
+    given = {k: ("file" if _is_path(v) else "memory") for k, v in files.items() if v is not None}
     expect_ndim = {"X": 2, "W0": 2, "z0": 1, "y": 1}
     for k, a in loaded.items():
         if a.ndim != expect_ndim[k]:
@@ -258,6 +278,6 @@ def make_draw(*, n: int | None = 100, S: int | None = 500, m: int | None = 300, 
     z0a = loaded["z0"] if "z0" in loaded else sample_z0(rng["z0"], S, z_dist)
     ya = loaded["y"] if "y" in loaded else labels_from(labels, rng["y"], Xa, W0a, z0a)
     return Draw(X=_frozen(Xa), W0=_frozen(W0a), z0=_frozen(z0a), y=_frozen(ya), seed=int(seed),
-                z_dist=z_dist, labels=labels if "y" not in loaded else "file",
-                sources={k: ("file" if k in loaded else "sampled") for k in STREAMS},
+                z_dist=z_dist, labels=labels if "y" not in loaded else given["y"],
+                sources={k: (given[k] if k in loaded else "sampled") for k in STREAMS},
                 normalized=normalized)
