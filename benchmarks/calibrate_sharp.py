@@ -30,10 +30,9 @@ import scipy.stats
 
 from qrcheck import planted
 
-from qrcheck.context import Context
 from qrcheck.draw import make_draw
 from qrcheck.profiles import SHARP
-from qrcheck.properties import registry
+from qrcheck.properties import CheckContext, registry
 from qrcheck.results import Sense, Status
 
 CHECKED = (Status.CERTIFIED, Status.PASSED, Status.VIOLATED)
@@ -48,7 +47,7 @@ def calibrate(n: int, S: int, m: int, draws: int, z_dist: str) -> tuple[list[str
     t0 = time.perf_counter()
     any_violated = 0
     for seed in range(draws):
-        ctx = Context(make_draw(n=n, S=S, m=m, seed=seed, z_dist=z_dist), SHARP)
+        ctx = CheckContext.of(make_draw(n=n, S=S, m=m, seed=seed, z_dist=z_dist), SHARP)
         results = [c.check(ctx) for c in registry()]
         any_violated += any(r.status is Status.VIOLATED for r in results)
         for r in results:
@@ -82,9 +81,9 @@ def detection() -> list[str]:
 
     def row(defect, d, eq, extra, clean):
         checker = next(c for c in registry() if c.eq == eq)
-        ctx = Context(d, SHARP)
+        ctx = CheckContext.of(d, SHARP)
         r = checker.check(ctx)
-        before = checker.check(Context(clean, SHARP))
+        before = checker.check(CheckContext.of(clean, SHARP))
         w = {k: (f"{len(v)} indices" if isinstance(v, list) and len(v) > 4 else v) for k, v in (r.witness or {}).items()
              if k != "xi"}
         rows.append(f"| {defect} | ({d.n}, {d.S}, {d.m}) | ({eq}) | {r.status.value} | {r.statistic:.4g} | "

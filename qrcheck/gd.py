@@ -277,7 +277,7 @@ def norm_khatri_rao_change(X: np.ndarray, A0: np.ndarray, AT: np.ndarray) -> flo
     Delta = AT.astype(np.float64) - A0.astype(np.float64)
     if not Delta.any():
         return 0.0
-    return math.sqrt(max(lambda_max((X.T @ X) * (Delta.T @ Delta)), 0.0))
+    return math.sqrt(max(lambda_max(model.khatri_rao_gram(Delta, X)), 0.0))
 
 
 def activation_changes(changed: np.ndarray, n: int, n_star: int, step_flips: np.ndarray,

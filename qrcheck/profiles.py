@@ -1,6 +1,13 @@
 """Threshold profiles: every threshold is explicit, ``C * L^p * g(n, S, m)`` with ``L = ln(n S)``,
-or (profile ``sharp``) a tail bound at a stated failure probability ``delta`` (``TailRule``;
-derivations in docs/sharp.md). A TOML profile based on ``sharp`` may change ``delta``.
+or (profile ``sharp``) a tail bound at a stated failure probability ``delta`` (``TailRule`` for a
+threshold, ``TailCount`` for n* and S*; derivations in docs/sharp.md). A TOML profile based on
+``sharp`` may change ``delta``.
+
+A profile is data: it names its rules, it does not compute them. A ``Rule`` is a constant and a
+log power; a ``TailRule`` / ``TailCount`` names the property (its key, the equation number) whose
+checker evaluates it (``Checker.tail_threshold`` / ``Checker.tail_count`` in
+``qrcheck/properties/pNN.py``). Evaluating rules on a draw is the job of
+:class:`qrcheck.properties.CheckContext`. ``to_json`` / ``from_json`` are inverse.
 
 A profile fixes, per property, the constant ``C`` and the log power ``p`` (negative for the
 Omega~ lower bounds, so "one factor of L" means ``p = -1`` there); each property module fixes its
@@ -23,19 +30,17 @@ Custom profiles are TOML files (docs/profiles.md)::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from typing import Any, Mapping, Union
 
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore[no-redef]
 
-from . import InputError, sharp
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .context import Context
+from . import InputError
+from .probability import DEFAULT_DELTA
 
 
 @dataclass(frozen=True)
@@ -48,34 +53,51 @@ class Rule:
     def factor(self, L: float) -> float:
         return self.C * L ** self.p
 
+    def to_json(self) -> dict:
+        return {"C": self.C, "p": self.p}
+
 
 @dataclass(frozen=True)
 class TailRule:
-    """A value computed from a tail bound at the profile's failure probability ``delta``.
+    """A threshold (a float) computed from a tail bound at the profile's failure probability.
 
-    ``fn(ctx, delta)`` returns the threshold itself (for a threshold rule) or the existential
-    parameter (n*, S*); ``formula`` says in words what it is (docs/sharp.md has the derivations).
-    The certificate reports a tail threshold with the effective constant ``C = threshold / g``,
-    ``p = 0``, so ``threshold = C * L^p * g`` still holds.
+    eq : the property whose checker evaluates it (``Checker.tail_threshold(ctx, delta) -> float``).
+    formula : what it is, in words (docs/sharp.md has the derivations). The certificate reports a
+        tail threshold with the effective constant ``C = threshold / g``, ``p = 0``, so
+        ``threshold = C * L^p * g`` still holds.
     """
 
+    eq: str
     formula: str
-    fn: Callable[["Context", float], Any] = field(compare=False)
 
-    def value(self, ctx: "Context", delta: float) -> Any:
-        return self.fn(ctx, delta)
+    def to_json(self) -> dict:
+        return {"tail": self.formula}
 
 
-AnyRule = Union[Rule, TailRule]
+@dataclass(frozen=True)
+class TailCount:
+    """An existential parameter (an int: n* of (21), S* of (30)) from a tail bound at the profile's
+    failure probability; ``Checker.tail_count(ctx, delta) -> int`` of property ``eq`` evaluates it."""
+
+    eq: str
+    formula: str
+
+    def to_json(self) -> dict:
+        return {"tail": self.formula}
+
+
+ThresholdRule = Union[Rule, TailRule]
+CountRule = Union[Rule, TailCount]
+AnyRule = Union[Rule, TailRule, TailCount]
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Explicit constants for every O~ / Omega~ of Section 3.1.
+    """Explicit constants for every O~ / Omega~ of Section 3.1 (data only).
 
     threshold : eq -> Rule (threshold ``C * L^p * g``) or TailRule (threshold from a tail bound).
-    n_star : (21), n* = ceil(C n (ln n)^p), or a TailRule.
-    S_star : (30), S* = floor(C n^2 S / ((n^2 + m) L^p)), or a TailRule.
+    n_star : (21), n* = ceil(C n (ln n)^p), or a TailCount (``p21.n_star``).
+    S_star : (30), S* = floor(C n^2 S / ((n^2 + m) L^p)), or a TailCount (``p30.S_star``).
     premise_30 : (30) applies when m <= C n S^{1/2} / L^p (the o~ of the premise).
     zeta0_min : (24), zeta_0 must be >= C L^p (the Omega~(1) of (24)).
     gamma0_fraction : (24) default zeta_0 is the largest value keeping |Gamma_0| >= fraction * S.
@@ -87,9 +109,9 @@ class Profile:
 
     name: str
     description: str
-    threshold: Mapping[str, AnyRule]
-    n_star: AnyRule
-    S_star: AnyRule
+    threshold: Mapping[str, ThresholdRule]
+    n_star: CountRule
+    S_star: CountRule
     premise_30: Rule
     zeta0_min: Rule
     gamma0_fraction: float = 0.5
@@ -97,62 +119,58 @@ class Profile:
     delta_split: int = 1
     source: str = "built-in"
 
-    def rule(self, eq: str) -> AnyRule:
+    def rule(self, eq: str) -> ThresholdRule:
+        """The threshold rule of property ``eq``."""
         try:
             return self.threshold[eq]
         except KeyError:
             raise InputError(f"profile {self.name!r} sets no threshold for ({eq})") from None
 
-    def n_star_value(self, n: int) -> int:
-        """n* of a ``Rule``: ceil(C n (ln n)^p)."""
-        return int(math.ceil(self.n_star.C * n * math.log(n) ** self.n_star.p)) if n > 1 else 1
-
-    def S_star_value(self, n: int, S: int, m: int) -> int:
-        """S* of a ``Rule``: floor(C n^2 S / ((n^2 + m) L^p))."""
-        L = math.log(n * S)
-        return int(math.floor(self.S_star.C * n * n * S / ((n * n + m) * L ** self.S_star.p)))
-
-    def n_star_for(self, ctx: "Context") -> int:
-        """(21)'s n* for this draw, whichever kind of rule the profile gives."""
-        if isinstance(self.n_star, TailRule):
-            return int(self.n_star.value(ctx, self._delta()))
-        return self.n_star_value(ctx.n)
-
-    def S_star_for(self, ctx: "Context") -> int:
-        """(30)'s S* for this draw, whichever kind of rule the profile gives."""
-        if isinstance(self.S_star, TailRule):
-            return int(self.S_star.value(ctx, self._delta()))
-        return self.S_star_value(ctx.n, ctx.S, ctx.m)
-
-    def threshold_for(self, eq: str, ctx: "Context", g: float) -> tuple[float, float | None, float | None]:
-        """(threshold, C, p) of property ``eq``: ``C * L^p * g`` for a Rule; for a TailRule the
-        tail bound's value with the effective C = threshold / g, p = 0 (None when g = 0)."""
-        r = self.rule(eq)
-        if isinstance(r, TailRule):
-            thr = float(r.value(ctx, self._delta()))
-            return thr, (thr / g if g else None), (0.0 if g else None)
-        return r.factor(ctx.L) * g, r.C, r.p
-
-    def _delta(self) -> float:
+    def tail_delta(self) -> float:
         """The failure probability each tail rule is evaluated at: delta / delta_split."""
         if self.delta is None:
             raise InputError(f"profile {self.name!r} has tail rules but no delta")
         return float(self.delta) / self.delta_split
 
-    def premise_30_bound(self, n: int, S: int) -> float:
-        return self.premise_30.C * n * math.sqrt(S) / math.log(n * S) ** self.premise_30.p
-
-    def to_dict(self) -> dict:
+    def to_json(self) -> dict:
         """The full content of the profile, for the certificate's provenance."""
         return {
             "name": self.name, "description": self.description, "source": self.source,
-            "threshold": {k: _rule_dict(r) for k, r in sorted(self.threshold.items())},
-            "n_star": _rule_dict(self.n_star),
-            "S_star": _rule_dict(self.S_star),
-            "premise_30": {"C": self.premise_30.C, "p": self.premise_30.p},
-            "zeta0_min": {"C": self.zeta0_min.C, "p": self.zeta0_min.p},
+            "threshold": {k: r.to_json() for k, r in sorted(self.threshold.items())},
+            "n_star": self.n_star.to_json(),
+            "S_star": self.S_star.to_json(),
+            "premise_30": self.premise_30.to_json(),
+            "zeta0_min": self.zeta0_min.to_json(),
             "gamma0_fraction": self.gamma0_fraction, "delta": self.delta, "delta_split": self.delta_split,
         }
+
+    to_dict = to_json  # the name the certificate code used before issue 9
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Profile":
+        """Inverse of :meth:`to_json`. A tail rule is ``{"tail": formula}``; the property it belongs
+        to is its threshold key, or (21) for n*, (30) for S*."""
+        try:
+            return cls(name=str(d["name"]), description=str(d["description"]),
+                       source=str(d.get("source", "built-in")),
+                       threshold={str(k): _rule_from(v, TailRule, str(k)) for k, v in d["threshold"].items()},
+                       n_star=_rule_from(d["n_star"], TailCount, "21"),
+                       S_star=_rule_from(d["S_star"], TailCount, "30"),
+                       premise_30=_rule_from(d["premise_30"], None, "30"),
+                       zeta0_min=_rule_from(d["zeta0_min"], None, "24"),
+                       gamma0_fraction=float(d["gamma0_fraction"]),
+                       delta=None if d.get("delta") is None else float(d["delta"]),
+                       delta_split=int(d.get("delta_split", 1)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"profile: not a profile record ({exc.__class__.__name__}: {exc})") from None
+
+
+def _rule_from(d: Mapping[str, Any], tail: type | None, eq: str) -> AnyRule:
+    if "tail" in d:
+        if tail is None:
+            raise ValueError(f"({eq}) takes no tail rule")
+        return tail(eq, str(d["tail"]))
+    return Rule(float(d["C"]), float(d.get("p", 0.0)))
 
 
 PAPER = Profile(
@@ -179,39 +197,29 @@ PAPER = Profile(
 )
 
 
-def _rule_dict(r: AnyRule) -> dict:
-    return {"tail": r.formula} if isinstance(r, TailRule) else {"C": r.C, "p": r.p}
-
-
 SHARP = Profile(
     name="sharp",
     description="Thresholds from exact or explicit tail bounds with union bounds: a random draw fails "
                 "any property with probability <= delta = 1e-3, delta/11 each (docs/sharp.md).",
     threshold={
-        "19": TailRule("binom(m,2) P(|<x,y>| >= t) = delta, exact Beta tail", sharp.threshold_19),
-        "20": TailRule("max_k min(b_k, sqrt k)/(1+sqrt(k/n)), b_k = (sqrt n + sqrt k)/c_n + "
-                    "sqrt(2 ln(#k binom(m,k)/delta)/(n-2)) (Lipschitz concentration on spheres)",
-                    sharp.threshold_20),
+        "19": TailRule("19", "binom(m,2) P(|<x,y>| >= t) = delta, exact Beta tail"),
+        "20": TailRule("20", "max_k min(b_k, sqrt k)/(1+sqrt(k/n)), b_k = (sqrt n + sqrt k)/c_n + "
+                             "sqrt(2 ln(#k binom(m,k)/delta)/(n-2)) (Lipschitz concentration on spheres)"),
         "21": Rule(1.0, 0),            # (21) is explicit: n/m; the tail bound sets n*
-        "22": TailRule("sqrt of the delta/S quantile of chi^2_n", sharp.threshold_22),
-        "23": TailRule("2 (Sn + S) Phi-bar(t) = delta", sharp.threshold_23),
+        "22": TailRule("22", "sqrt of the delta/S quantile of chi^2_n"),
+        "23": TailRule("23", "2 (Sn + S) Phi-bar(t) = delta"),
         "24": Rule(0.5, 0),            # |Gamma_0| >= S/2 by the choice of zeta_0 (gamma0_fraction)
-        "26": TailRule("2 S m Phi-bar(t) = delta", sharp.threshold_26),
-        "27": TailRule("sqrt(2 u ln(4m/delta)), m P(V > u) = delta/2, V ~ chi^2_{Bin(S,1/2)}",
-                    sharp.threshold_27),
-        "28": TailRule("smallest tau with m sum_k P(Bin(S, 2Phi((k/tau-1)/S)-1) >= k) <= delta",
-                    sharp.threshold_28),
-        "29": TailRule("matrix Chernoff on G0 truncated at ||w||^2 <= r, best r, conditional on X",
-                    sharp.threshold_29),
-        "30": TailRule("half the matrix Chernoff bound on lambda_min(H_Gamma0), conditional on X",
-                    sharp.threshold_30),
+        "26": TailRule("26", "2 S m Phi-bar(t) = delta"),
+        "27": TailRule("27", "sqrt(2 u ln(4m/delta)), m P(V > u) = delta/2, V ~ chi^2_{Bin(S,1/2)}"),
+        "28": TailRule("28", "smallest tau with m sum_k P(Bin(S, 2Phi((k/tau-1)/S)-1) >= k) <= delta"),
+        "29": TailRule("29", "matrix Chernoff on G0 truncated at ||w||^2 <= r, best r, conditional on X"),
+        "30": TailRule("30", "half the matrix Chernoff bound on lambda_min(H_Gamma0), conditional on X"),
     },
-    n_star=TailRule("smallest n* from an eps-net and exact Binomial slab counts (App. B made explicit)",
-                 sharp.n_star_sharp),
-    S_star=TailRule("floor(Chernoff bound of (30) / (2 ||X||^2)) (Weyl)", sharp.S_star_sharp),
+    n_star=TailCount("21", "smallest n* from an eps-net and exact Binomial slab counts (App. B made explicit)"),
+    S_star=TailCount("30", "floor(Chernoff bound of (30) / (2 ||X||^2)) (Weyl)"),
     premise_30=Rule(1.0, 0),           # m <= n S^{1/2}: the derivation needs no premise; the paper's without L
     zeta0_min=Rule(0.001, 0),          # Gaussian z0: P(zeta_0 < 0.001) <= 2e-6 for S >= 2 (docs/sharp.md)
-    delta=sharp.DEFAULT_DELTA,
+    delta=DEFAULT_DELTA,
     delta_split=11,                    # (19)-(30) but (25), which fails with probability 0
 )
 
@@ -219,12 +227,13 @@ BUILTIN: dict[str, Profile] = {"paper": PAPER, "sharp": SHARP}
 
 
 def _rule(d: object, where: str, base: AnyRule) -> Rule:
+    """A TOML table {C, p} replacing ``base`` (which gives any key not set; a tail rule has no C)."""
     if not isinstance(d, dict):
         raise InputError(f"profile: [{where}] must be a table with C and p")
     unknown = set(d) - {"C", "p"}
     if unknown:
         raise InputError(f"profile: [{where}] has unknown key(s) {', '.join(sorted(unknown))}")
-    if isinstance(base, TailRule) and "C" not in d:
+    if not isinstance(base, Rule) and "C" not in d:
         raise InputError(f"profile: [{where}] replaces a tail-bound rule and must give C")
     vals = {"C": d.get("C", getattr(base, "C", None)), "p": d.get("p", getattr(base, "p", 0.0))}
     for k, v in vals.items():

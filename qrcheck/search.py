@@ -1,4 +1,6 @@
-"""Searches and proved bounds for the subset-uniform properties (20), (21), (30) (docs/search.md).
+"""Generic search engines for the subset-uniform properties (20), (21), (30) (docs/search.md), on
+explicit arrays (X, its Gram matrix, A0, Gamma_0), never on a whole draw or profile; the search
+effort (``Effort``, the ``--effort`` presets) and the wall-clock ``Budget``.
 
 Exact checking is NP-hard (certifying the restricted isometry property already is), so each value
 is bracketed: one end by a search whose result is realised by an explicit subset (and direction),
@@ -6,7 +8,10 @@ which an auditor recomputes in one line; the other end by a bound that is a theo
 docstring). When a family has at most ``effort.subset_samples`` members the baseline enumerates it,
 and the value is then exact.
 
-Everything is deterministic given the generator passed in (``Context.search_rng``); a wall-clock
+Each property's use of an engine, its proved bound and its bisection for n* / S* live with the
+equation in ``qrcheck/properties/p20.py``, ``p21.py``, ``p30.py``.
+
+Everything is deterministic given the generator passed in (``CheckContext.search_rng``); a wall-clock
 ``Budget`` may cut a search short, and the result says so. The searches run with one BLAS thread
 (``single_blas``): they are long sequences of small factorisations, which threads only slow down,
 badly so on a loaded machine.
@@ -22,11 +27,66 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
-import scipy.sparse.linalg
-from threadpoolctl import threadpool_limits
 
-from . import model
-from .context import Context
+from . import InputError, model
+
+@dataclass(frozen=True)
+class Effort:
+    """Search effort for the subset-uniform properties (20), (21), (30).
+
+    subset_samples : random subsets examined per size (the baseline; a family with at most this
+        many members is enumerated instead).
+    restarts : independent starts of each adversarial search.
+    iterations : alternation / power-iteration steps per start.
+    time_budget : wall-clock seconds per property search (None: unlimited). Without a budget the
+        searches are deterministic given the seed; a budget that cuts a search makes the result
+        depend on machine speed, and the property's details say so (``budget_cut``).
+    """
+
+    subset_samples: int = 64
+    restarts: int = 4
+    iterations: int = 30
+    time_budget: float | None = None
+
+    @property
+    def preset(self) -> str:
+        """The ``--effort`` preset with these counts, or "custom"."""
+        key = (self.subset_samples, self.restarts, self.iterations)
+        for name, e in EFFORT_PRESETS.items():
+            if (e.subset_samples, e.restarts, e.iterations) == key:
+                return name
+        return "custom"
+
+    def to_json(self) -> dict:
+        return {"subset_samples": self.subset_samples, "restarts": self.restarts,
+                "iterations": self.iterations, "time_budget": self.time_budget}
+
+    to_dict = to_json  # the name used before issue 9
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Effort":
+        return cls(int(d["subset_samples"]), int(d["restarts"]), int(d["iterations"]),
+                   None if d.get("time_budget") is None else float(d["time_budget"]))
+
+
+# ``--effort`` presets (docs/search.md)
+EFFORT_PRESETS: dict[str, Effort] = {
+    "low": Effort(subset_samples=16, restarts=2, iterations=10),
+    "default": Effort(),
+    "high": Effort(subset_samples=512, restarts=16, iterations=100),
+}
+
+
+def effort_from(preset: str = "default", subset_samples: int | None = None, restarts: int | None = None,
+                iterations: int | None = None, time_budget: float | None = None) -> Effort:
+    """The ``--effort`` preset with any count given explicitly overriding it."""
+    if preset not in EFFORT_PRESETS:
+        raise InputError(f"--effort must be one of {', '.join(EFFORT_PRESETS)}, got {preset!r}")
+    e = EFFORT_PRESETS[preset]
+    return Effort(e.subset_samples if subset_samples is None else subset_samples,
+                  e.restarts if restarts is None else restarts,
+                  e.iterations if iterations is None else iterations, time_budget)
+
 
 # (30): above this many data points the searches use matrix-free products with H_Gamma (memory
 # O(S m) instead of O(m^2) per evaluation; at n = 100, S = 400, m = 2000 one evaluation costs about
@@ -40,6 +100,8 @@ def single_blas(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
         with threadpool_limits(limits=1, user_api="blas"):
             return fn(*args, **kwargs)
     return wrapper
@@ -50,12 +112,16 @@ def spectral_norm(M: np.ndarray) -> float:
     return float(np.linalg.norm(M, 2)) if M.size else 0.0
 
 
-def k_grid(m: int, n: int) -> list[int]:
-    """(20)'s examined sizes: all k when m <= 64, else 1, 2, 4, ... plus n and m."""
-    if m <= 64:
-        return list(range(1, m + 1))
-    ks = {1 << i for i in range(int(math.log2(m)) + 1)} | {min(n, m), m}
-    return sorted(k for k in ks if 1 <= k <= m)
+def gram_row_cumsum(gram: np.ndarray) -> np.ndarray:
+    """(m, m) from X^T X (m, m): row j, entry k-1 = sum of the k-1 largest |<X^j, X^j'>| over
+    j' != j (entry 0 = 0); what Gershgorin's bound on max_{|J|=k} ||X^J||^2 needs."""
+    m = gram.shape[0]
+    G = np.abs(gram)
+    np.fill_diagonal(G, -np.inf)
+    G = -np.sort(-G, axis=1)[:, :-1]  # drop the diagonal (sorted last)
+    out = np.zeros((m, m))
+    np.cumsum(G, axis=1, out=out[:, 1:])
+    return out
 
 
 def n_subsets(m: int, k: int) -> int:
@@ -103,13 +169,6 @@ class NormSearch:
     J: tuple[int, ...]
     found_by: str
     exact: bool
-
-
-def norm_upper_20(ctx: Context, k: int) -> float:
-    """Proved bound on max_{|J|=k} ||X^J||: min(||X||, Gershgorin_k^{1/2}), where (Gershgorin on
-    (X^J)^T X^J) ||X^J||^2 <= max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j);
-    this is also <= k max_j ||X^j||^2."""
-    return min(ctx.X_norm, math.sqrt(ctx.gershgorin_sq(k)))
 
 
 def truncated_power(G: np.ndarray, k: int, v0: np.ndarray, iterations: int) -> np.ndarray:
@@ -172,17 +231,20 @@ def alternate_norm(X: np.ndarray, k: int, v: np.ndarray, iterations: int) -> np.
 
 
 @single_blas
-def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: Budget,
-                 progress: Callable[[float], None] | None = None) -> list[NormSearch]:
-    """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``. Exact for k in {1, 2, m} (and for any k
+def search_norms(X: np.ndarray, ks: list[int], effort: Effort, rng: np.random.Generator, budget: Budget,
+                 progress: Callable[[float], None] | None = None, *, gram: np.ndarray | None = None,
+                 X_norm: float | None = None, row_cumsum: np.ndarray | None = None) -> list[NormSearch]:
+    """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``, X (n, m). ``gram`` = X^T X, ``X_norm`` =
+    ||X|| and ``row_cumsum`` (``Quantities.gram_row_cumsum``, (m, m)) are computed when not given. Exact for k in {1, 2, m} (and for any k
     whose family has at most ``effort.subset_samples`` members: enumerated). Otherwise the best of:
     random k-subsets (the baseline, ``effort.subset_samples`` per k); greedy growth from
     ``effort.restarts`` seeds (alternately the Gershgorin-heaviest columns and random ones, each
     grown once to the largest k, its prefixes serving every k); the truncated power method
     (``effort.iterations`` steps) started from each greedy prefix and from random vectors; and
     alternating maximisation over (J, v) from the best subset so far and from random directions."""
-    X, m, eff = ctx.X, ctx.m, ctx.effort
-    G = ctx.gram
+    n, m = X.shape
+    eff = effort
+    G = X.T @ X if gram is None else gram
     out: dict[int, NormSearch] = {}
     colnorm = np.sqrt(np.diag(G))
     if 1 in ks:
@@ -197,7 +259,7 @@ def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: 
         J = tuple(sorted((j, jp)))
         out[2] = NormSearch(2, spectral_norm(X[:, list(J)]), J, "exact (k = 2: all pairs)", True)
     if m in ks:
-        out[m] = NormSearch(m, ctx.X_norm, tuple(range(m)), "exact (J = [m])", True)
+        out[m] = NormSearch(m, spectral_norm(X) if X_norm is None else X_norm, tuple(range(m)), "exact (J = [m])", True)
     todo = [k for k in ks if k not in out]
     if not todo:
         return [out[k] for k in ks]
@@ -223,7 +285,8 @@ def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: 
     k_max = max(k for k in todo if not exhaustive[k]) if not all(exhaustive.values()) else 0
     prefixes = []
     if k_max:
-        heavy = np.argsort(-ctx.gram_row_cumsum[:, min(k_max, m - 1) - 1], kind="stable")
+        row_cumsum = gram_row_cumsum(G) if row_cumsum is None else row_cumsum
+        heavy = np.argsort(-row_cumsum[:, min(k_max, m - 1) - 1], kind="stable")
         for r in range(eff.restarts):
             seed = int(heavy[r // 2]) if r % 2 == 0 else int(rng.integers(m))
             prefixes.append(greedy_growth(X, seed, k_max))
@@ -249,7 +312,7 @@ def search_norms(ctx: Context, ks: list[int], rng: np.random.Generator, budget: 
                 break
             consider(k, truncated_power(G, k, v0, eff.iterations), "truncated power method")
         vs = [np.linalg.svd(X[:, best[k][1]], full_matrices=False)[0][:, 0]]  # polish the best so far
-        vs += [rng.standard_normal(ctx.n) for _ in range(eff.restarts)]
+        vs += [rng.standard_normal(n) for _ in range(eff.restarts)]
         for v0 in vs:
             if budget.spent():
                 break
@@ -285,9 +348,9 @@ def _bottom(X: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 @single_blas
-def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget: Budget,
+def search_sigma_min(X: np.ndarray, n_star: int, effort: Effort, rng: np.random.Generator, budget: Budget,
                      baseline: bool = True) -> SigmaSearch:
-    """Upper end for (21) at n* (n <= n* <= m). The minima over J and over unit xi commute, so the
+    """Upper end for (21) at n* (n <= n* <= m), X (n, m). The minima over J and over unit xi commute, so the
     value is min_xi sqrt(sum of the n* smallest <X^j, xi>^2). Alternate xi <- bottom singular vector
     of (X^J)^T and J <- the n* smallest projections (each step does not increase the value), from
     these starts: the bottom eigenvector of X X^T, the best direction of the baseline, directions
@@ -295,7 +358,8 @@ def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget
     are at most max(``subset_samples``, ``restarts``), else that many random ones; ``restarts``
     random ones when ``baseline`` is off), and ``effort.restarts`` random directions. Baseline: ``effort.subset_samples`` random n*-subsets, or all
     of them when there are no more (then the value is exact)."""
-    X, n, m, eff = ctx.X, ctx.n, ctx.m, ctx.effort
+    n, m = X.shape
+    eff = effort
     best = [math.inf, np.arange(n_star), np.zeros(n), ""]
 
     def consider(J: np.ndarray, how: str) -> np.ndarray:
@@ -338,15 +402,6 @@ def search_sigma_min(ctx: Context, n_star: int, rng: np.random.Generator, budget
                        exhaustive)
 
 
-def sigma_min_lower_bounds(ctx: Context) -> np.ndarray:
-    """Proved lower ends for (21) at every n* = 0..m (array (m+1,)): X X^T = X^J X^J^T + X^K X^K^T
-    (K the complement, |K| = m - n*), so by Weyl lambda_min(X^J X^J^T) >= lambda_min(X X^T) -
-    max_{|K|=m-n*} ||X^K||^2, the last bounded by (20)'s proved bound; clipped at 0."""
-    m = ctx.m
-    loss = np.array([norm_upper_20(ctx, k) ** 2 if k > 0 else 0.0 for k in range(m, -1, -1)])
-    return np.sqrt(np.maximum(0.0, ctx.lambda_min_XXt - loss))
-
-
 @dataclass(frozen=True)
 class Interval:
     """Where the existential parameter (n* of (21), S* of (30)) switches between fail and hold.
@@ -369,33 +424,6 @@ class Interval:
                 "fail_at": self.fail_at, "fail_value": self.fail_value, "fail_witness": self.fail_witness}
 
 
-@single_blas
-def n_star_interval(ctx: Context, threshold: float, rng: np.random.Generator, budget: Budget) -> Interval:
-    """The smallest n* at which min_{|J|=n*} sigma_min((X^J)^T) >= threshold (the value increases
-    with n*). Certified-hold side: the smallest n* whose proved lower end reaches the threshold.
-    Certified-fail side: bisection with the search (no baseline) between n - 1 (sigma_min = 0 for
-    every J when n* < n) and that n*, keeping the largest n* at which a witness falls below."""
-    n, m = ctx.n, ctx.m
-    if threshold <= 0:  # sigma_min >= 0 always
-        return Interval(1, 1, 1, None, None, None)
-    lb = sigma_min_lower_bounds(ctx)
-    ok = np.flatnonzero(lb >= threshold)
-    proof_at = int(ok[0]) if ok.size else None
-    fail_at, fail_value, fail_wit = (n - 1, 0.0, None) if n - 1 >= 1 else (None, None, None)
-    lo = max(n, 1)
-    hi = proof_at if proof_at is not None else m + 1  # search n* in [lo, hi)
-    while lo < hi and not budget.spent():
-        mid = (lo + hi) // 2
-        found = search_sigma_min(ctx, mid, rng, budget, baseline=False)
-        if found.value < threshold:
-            fail_at, fail_value = mid, found.value
-            fail_wit = {"J": list(found.J), "xi": list(found.xi)}
-            lo = mid + 1
-        else:
-            hi = mid
-    return Interval(None if fail_at is None else fail_at + 1, proof_at, proof_at, fail_at, fail_value, fail_wit)
-
-
 # ---- (30) ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RemovalSearch:
@@ -410,18 +438,22 @@ class RemovalSearch:
 
 
 class RestrictedNTK:
-    """H_Gamma = ((A0)_Gamma * X)^T ((A0)_Gamma * X) = (X^T X) o (A_Gamma^T A_Gamma) by (7), (m, m),
+    """H_Gamma = ((A0)_Gamma * X)^T ((A0)_Gamma * X) = (X^T X) o (A_Gamma^T A_Gamma) by (7)
+    (``model.khatri_rao_gram``), (m, m), X (n, m), A0 (S, m), Gamma0 (indices into the S neurons),
     for Gamma = Gamma_0 minus a removal; dense (one S* x m x m GEMM per removal after one
     |Gamma_0| x m x m GEMM) when m <= ``dense_limit``, else matrix-free (a product with H_Gamma is
-    two GEMMs of |Gamma| x m x n, ``model.H_matvec``) with LOBPCG (tolerance 1e-6, at most 200
+    two GEMMs of |Gamma| x m x n, ``model.khatri_rao_gram_matvec``) with LOBPCG (tolerance 1e-6, at most 200
     iterations) for an approximate bottom eigenpair; the value reported for a witness is always
     ``exact_value`` (dense LAPACK)."""
 
-    def __init__(self, ctx: Context, dense_limit: int = DENSE_LIMIT_30):
-        self.ctx = ctx
-        self.G0 = ctx.Gamma0
-        self.A = ctx.A0.astype(np.float64)
-        self.dense = ctx.m <= dense_limit
+    def __init__(self, X: np.ndarray, A0: np.ndarray, Gamma0: np.ndarray, gram: np.ndarray | None = None,
+                 dense_limit: int = DENSE_LIMIT_30):
+        self.X = X
+        self.m = X.shape[1]
+        self.gram = X.T @ X if gram is None else gram
+        self.G0 = Gamma0
+        self.A = A0.astype(np.float64)
+        self.dense = self.m <= dense_limit
         self._AtA0 = None
 
     @property
@@ -433,7 +465,7 @@ class RestrictedNTK:
 
     def dense_matrix(self, removed) -> np.ndarray:
         Ar = self.A[list(removed)]
-        return self.ctx.gram * (self.AtA0 - Ar.T @ Ar)
+        return model.khatri_rao_gram(None, self.X, gram=self.gram, AtA=self.AtA0 - Ar.T @ Ar)
 
     def bottom(self, removed, xi0: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """(lambda_min(H_Gamma), its unit eigenvector (m,)) for Gamma = Gamma_0 minus ``removed``."""
@@ -442,15 +474,17 @@ class RestrictedNTK:
             return float(w[0]), V[:, 0]
         keep = np.setdiff1d(self.G0, np.asarray(list(removed), dtype=np.intp))
         B = self.A[keep]
-        X, m = self.ctx.X, self.ctx.m
-        op = scipy.sparse.linalg.LinearOperator((m, m), dtype=np.float64,
-                                                matvec=lambda v: model.H_matvec(X, B, np.ravel(v)))
+        import scipy.sparse.linalg
+
+        X, m = self.X, self.m
+        op = scipy.sparse.linalg.LinearOperator(
+            (m, m), dtype=np.float64, matvec=lambda v: model.khatri_rao_gram_matvec(B, X, np.ravel(v)))
         x0 = (xi0 if xi0 is not None else np.ones(m)).reshape(m, 1)
         with warnings.catch_warnings():  # a rough eigenvector is enough to steer the search
             warnings.simplefilter("ignore", UserWarning)
             w, V = scipy.sparse.linalg.lobpcg(op, x0, largest=False, tol=1e-6, maxiter=200)
         xi = V[:, 0] / np.linalg.norm(V[:, 0])
-        return float(xi @ model.H_matvec(X, B, xi)), xi  # a Rayleigh quotient: >= lambda_min
+        return float(xi @ model.khatri_rao_gram_matvec(B, X, xi)), xi  # a Rayleigh quotient: >= lambda_min
 
     def exact_value(self, removed) -> float:
         """lambda_min(H_Gamma) by dense LAPACK (what an auditor recomputes)."""
@@ -458,21 +492,20 @@ class RestrictedNTK:
 
     def neuron_weights(self, xi: np.ndarray) -> np.ndarray:
         """||X (a_nu o xi)||^2 = xi^T H_nu xi for nu in Gamma_0: one GEMM (|Gamma_0|, m) x (m, n)."""
-        V = (self.A[self.G0] * xi[None, :]) @ self.ctx.X.T
+        V = (self.A[self.G0] * xi[None, :]) @ self.X.T
         return np.einsum("sn,sn->s", V, V)
 
 
 @single_blas
-def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: Budget,
-                   H: RestrictedNTK | None = None, baseline: bool = True) -> RemovalSearch:
+def search_removal(H: RestrictedNTK, S_star: int, effort: Effort, rng: np.random.Generator, budget: Budget,
+                   baseline: bool = True) -> RemovalSearch:
     """Upper end for (30) at S* (0 < S* <= |Gamma_0|). For a fixed unit xi the adversary removes the
     S* neurons of Gamma_0 with the largest ||X (a_nu o xi)||^2 = xi^T H_nu xi (that minimises
     xi^T H_Gamma xi); alternate xi <- bottom eigenvector of H_Gamma and that removal (each step does
     not increase lambda_min), from ``effort.restarts`` starts: the bottom eigenvector of H_Gamma0,
     unit vectors e_j at the data points with the smallest diagonal of H_Gamma0, then random xi.
     Baseline: ``effort.subset_samples`` random removals, or all when there are no more (exact)."""
-    H = H or RestrictedNTK(ctx)
-    G0, eff = H.G0, ctx.effort
+    G0, eff, m = H.G0, effort, H.m
     best = [math.inf, (), ""]
 
     def consider(removed, how: str, xi0=None) -> np.ndarray:
@@ -490,13 +523,13 @@ def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: 
                 break
     if not exhaustive:
         lam0, xi0 = H.bottom(())
-        diag = np.einsum("sj,sj->j", H.A[G0], H.A[G0]) * np.diag(ctx.gram)
+        diag = np.einsum("sj,sj->j", H.A[G0], H.A[G0]) * np.diag(H.gram)
         starts = [xi0]
         for j in np.argsort(diag, kind="stable")[: max(1, eff.restarts // 2)]:
-            e = np.zeros(ctx.m)
+            e = np.zeros(m)
             e[j] = 1.0
             starts.append(e)
-        starts += [rng.standard_normal(ctx.m) for _ in range(max(0, eff.restarts - len(starts)))]
+        starts += [rng.standard_normal(m) for _ in range(max(0, eff.restarts - len(starts)))]
         for xi in starts:
             xi = xi / np.linalg.norm(xi)
             prev = math.inf
@@ -516,52 +549,20 @@ def search_removal(ctx: Context, S_star: int, rng: np.random.Generator, budget: 
 
 
 @single_blas
-def per_neuron_lambda_max(ctx: Context, idx: np.ndarray, chunk: int = 32) -> np.ndarray:
+def per_neuron_lambda_max(X: np.ndarray, A0: np.ndarray, idx: np.ndarray, gram: np.ndarray | None = None,
+                          chunk: int = 32) -> np.ndarray:
     """lambda_max(H_nu) = lambda_max((X^T X) o (a_nu a_nu^T)) = ||X^{supp a_nu}||^2 for nu in idx:
     batched eigvalsh of X diag(a_nu) X^T (n x n) or of (X^T X) o (a_nu a_nu^T) (m x m), whichever is
     smaller, ``chunk`` neurons at a time."""
-    X, n, m = ctx.X, ctx.n, ctx.m
+    n, m = X.shape
     out = np.empty(len(idx))
     for s in range(0, len(idx), chunk):
-        Ac = ctx.A0[idx[s:s + chunk]].astype(np.float64)
+        Ac = A0[idx[s:s + chunk]].astype(np.float64)
         if n <= m:
             Gs = (X[None, :, :] * Ac[:, None, :]) @ X.T
         else:
-            Gs = ctx.gram[None, :, :] * Ac[:, :, None] * Ac[:, None, :]
+            Gs = model.khatri_rao_gram(Ac[:, None, :], X, gram=gram)  # (7) per neuron
         out[s:s + chunk] = np.linalg.eigvalsh(Gs)[:, -1]
     return out
 
 
-def removal_lower_bounds(ctx: Context, H: RestrictedNTK | None = None) -> tuple[np.ndarray, float]:
-    """Proved lower ends for (30) at every S* = 0..|Gamma_0| (array) and lambda_min(H_Gamma0):
-    H_Gamma = H_Gamma0 - sum_{removed} H_nu, so by Weyl lambda_min(H_Gamma) >= lambda_min(H_Gamma0)
-    - (sum of the S* largest lambda_max(H_nu)). lambda_min(H_Gamma0) is computed densely (LAPACK)."""
-    H = H or RestrictedNTK(ctx)
-    lam0 = H.exact_value(())
-    lm = np.sort(per_neuron_lambda_max(ctx, H.G0))[::-1]
-    return lam0 - np.concatenate([[0.0], np.cumsum(lm)]), lam0
-
-
-@single_blas
-def S_star_interval(ctx: Context, threshold: float, rng: np.random.Generator, budget: Budget,
-                    H: RestrictedNTK, lower_bounds: np.ndarray) -> Interval:
-    """The largest S* at which min over removals of lambda_min(H_Gamma) >= threshold (the value
-    decreases with S*). Certified-hold side: the largest S* whose Weyl bound reaches the threshold.
-    Certified-fail side: bisection with the search (no baseline) above it, keeping the smallest S*
-    at which a witness falls below; the answer lies in [proof_at, fail_at - 1]."""
-    ok = np.flatnonzero(lower_bounds >= threshold)
-    if not ok.size:  # lower_bounds[0] = lambda_min(H_Gamma0) (exact) is below: fails at every S*
-        return Interval(None, None, None, 0, float(lower_bounds[0]), {"removed": []})
-    proof_at = int(ok[-1])
-    lo, hi = proof_at + 1, H.G0.size  # search S* in [lo, hi]
-    fail_at = fail_value = fail_wit = None
-    while lo <= hi and not budget.spent():
-        mid = (lo + hi) // 2
-        found = search_removal(ctx, mid, rng, budget, H=H, baseline=False)
-        if found.value < threshold:
-            fail_at, fail_value, fail_wit = mid, found.value, {"removed": list(found.removed)}
-            hi = mid - 1
-        else:
-            lo = mid + 1
-    return Interval(proof_at, None if fail_at is None else fail_at - 1, proof_at, fail_at,
-                    fail_value, fail_wit)

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from qrcheck import properties
-from qrcheck.context import Context
 from qrcheck.draw import make_draw
 from qrcheck.profiles import PAPER, Rule, load_profile
-from qrcheck.properties import RegistryError, registry
+from qrcheck.properties import CheckContext, RegistryError, registry
 from qrcheck.results import Status
 
 DRAWS = [dict(n=6, S=9, m=7, seed=1), dict(n=12, S=40, m=15, seed=2, z_dist="gaussian"),
@@ -73,7 +72,7 @@ def exact_cases():
 @pytest.mark.parametrize("checker, kw", list(exact_cases()))
 def test_exact_statistic_matches_brute_force(checker, kw):
     d = make_draw(**kw)
-    r = checker.check(Context(d, PAPER))
+    r = checker.check(CheckContext.of(d, PAPER))
     assert r.statistic == pytest.approx(brute(checker.eq, d), rel=1e-9, abs=1e-12)
     assert r.status in (Status.CERTIFIED, Status.VIOLATED, Status.VACUOUS)
     if r.g:
@@ -123,7 +122,7 @@ def test_entry_point_plugins_load_sorted_and_duplicates_rejected(monkeypatch):
 
 def test_paper_thresholds_are_explicit():
     d = make_draw(n=100, S=500, m=300)
-    ctx = Context(d, PAPER)
+    ctx = CheckContext.of(d, PAPER)
     L = math.log(100 * 500)
     res = {c.eq: c.check(ctx) for c in registry()}
     assert res["19"].threshold == pytest.approx(2 * L / 10)           # proof of (19): 2 L n^{-1/2}
@@ -144,7 +143,7 @@ def test_custom_profile_makes_19_bind_and_witness_recomputes(tmp_path):
     prof = load_profile(str(f))
     assert prof.rule("19") == Rule(0.01, 0.0) and prof.rule("22") == PAPER.rule("22")
     d = make_draw(n=10, S=20, m=30, seed=5)
-    r = registry()[0].check(Context(d, prof))
+    r = registry()[0].check(CheckContext.of(d, prof))
     j, k = r.witness["pair"]
     assert r.status is Status.VIOLATED
     assert abs(d.X[:, j] @ d.X[:, k]) == pytest.approx(r.statistic)
@@ -168,5 +167,5 @@ def test_zeta0_floor_violation_is_reported():
     d = make_draw(n=5, S=40, m=6, seed=1, z_dist="gaussian")
     z0 = np.where(np.arange(40) < 30, 1e-6, 1.0)  # only 10 of 40 entries are large
     d2 = type(d)(X=d.X, W0=d.W0, z0=z0, y=d.y)
-    r = registry()[5].check(Context(d2, PAPER))
+    r = registry()[5].check(CheckContext.of(d2, PAPER))
     assert r.eq == "24" and r.status is Status.VIOLATED and r.details["zeta0"] == 1e-6

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import assume, HealthCheck, given, settings, strategies as st
 
 from qrcheck import search
-from qrcheck.context import Context, Effort, effort_from, EFFORT_PRESETS
+from qrcheck.properties import CheckContext, p20, p21, p24, p30
+from qrcheck.search import Effort, effort_from, EFFORT_PRESETS
 from qrcheck.draw import Draw, make_draw
 from qrcheck.profiles import PAPER, load_profile
 from qrcheck.properties import get
@@ -64,12 +65,12 @@ def removal_truth(X, A, G0, S_star):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 5), m=st.integers(2, 9), cluster=st.integers(0, 5))
 def test_20_bounds_bracket_and_search_reaches_exhaustive_truth(seed, n, m, cluster):
     d = tiny_draw(seed, n, m, cluster=min(cluster, m))
-    ctx = Context(d, PAPER)
+    ctx = CheckContext.of(d, PAPER)
     ks = list(range(1, m + 1))
-    found = search.search_norms(ctx, ks, ctx.search_rng("20"), search.Budget(None))
+    found = search.search_norms(ctx.q.X, ks, ctx.effort, ctx.search_rng("20"), search.Budget(None))
     for f in found:
         truth = norm_truth(d.X, f.k)
-        upper = search.norm_upper_20(ctx, f.k)
+        upper = p20.norm_upper(ctx.q, f.k)
         assert f.value <= truth + 1e-9 and truth <= upper + 1e-9
         assert f.value == pytest.approx(truth, rel=1e-9, abs=1e-12)
         assert len(f.J) == f.k and np.linalg.norm(d.X[:, list(f.J)], 2) == pytest.approx(f.value, rel=1e-12)
@@ -80,8 +81,8 @@ def test_20_heuristics_alone_reach_truth_on_structured_tiny_inputs():
     hits = total = 0
     for seed in range(15):
         d = tiny_draw(seed, 4, 9, cluster=4)
-        ctx = Context(d, PAPER, Effort(subset_samples=0, restarts=4, iterations=30))
-        for f in search.search_norms(ctx, list(range(3, 9)), ctx.search_rng("20"), search.Budget(None)):
+        ctx = CheckContext.of(d, PAPER, Effort(subset_samples=0, restarts=4, iterations=30))
+        for f in search.search_norms(ctx.q.X, list(range(3, 9)), ctx.effort, ctx.search_rng("20"), search.Budget(None)):
             total += 1
             hits += f.value >= norm_truth(d.X, f.k) - 1e-9
     assert hits / total >= 0.95
@@ -89,7 +90,7 @@ def test_20_heuristics_alone_reach_truth_on_structured_tiny_inputs():
 
 def test_20_checker_rows_and_witness():
     d = make_draw(n=8, S=5, m=12, seed=4)
-    ctx = Context(d, PAPER)
+    ctx = CheckContext.of(d, PAPER)
     r = get("20").check(ctx)
     X = d.X
     for row in r.details["per_k"]:
@@ -106,8 +107,8 @@ def test_20_checker_rows_and_witness():
 
 
 def test_k_grid():
-    assert search.k_grid(64, 10) == list(range(1, 65))
-    assert search.k_grid(300, 100) == [1, 2, 4, 8, 16, 32, 64, 100, 128, 256, 300]
+    assert p20.k_grid(64, 10) == list(range(1, 65))
+    assert p20.k_grid(300, 100) == [1, 2, 4, 8, 16, 32, 64, 100, 128, 256, 300]
 
 
 # ---- (21) ------------------------------------------------------------------------------------
@@ -120,11 +121,11 @@ def test_21_bounds_bracket_and_search_reaches_exhaustive_truth(seed, n, extra, s
         X = np.array(d.X)
         X[0, : m // 2] *= 0.05
         d = Draw(X=X / np.linalg.norm(X, axis=0), W0=d.W0, z0=d.z0, y=d.y, seed=seed)
-    ctx = Context(d, PAPER)
-    lbs = search.sigma_min_lower_bounds(ctx)
+    ctx = CheckContext.of(d, PAPER)
+    lbs = p21.sigma_min_lower_bounds(ctx.q)
     for n_star in range(n, m + 1):
         truth = sigma_truth(d.X, n_star)
-        found = search.search_sigma_min(ctx, n_star, ctx.search_rng("21"), search.Budget(None))
+        found = search.search_sigma_min(ctx.q.X, n_star, ctx.effort, ctx.search_rng("21"), search.Budget(None))
         assert lbs[n_star] <= truth + 1e-9 <= found.value + 2e-9
         assert found.value == pytest.approx(truth, rel=1e-7, abs=1e-9)
         J, xi = list(found.J), np.array(found.xi)
@@ -137,10 +138,10 @@ def test_21_alternation_alone_reaches_truth():
     hits = total = 0
     for seed in range(12):
         d = tiny_draw(seed, 3, 9)
-        ctx = Context(d, PAPER, Effort(subset_samples=0, restarts=16, iterations=30))
+        ctx = CheckContext.of(d, PAPER, Effort(subset_samples=0, restarts=16, iterations=30))
         for n_star in range(3, 9):
             total += 1
-            found = search.search_sigma_min(ctx, n_star, ctx.search_rng("21"), search.Budget(None))
+            found = search.search_sigma_min(ctx.q.X, n_star, ctx.effort, ctx.search_rng("21"), search.Budget(None))
             hits += found.value <= sigma_truth(d.X, n_star) + 1e-9
     assert hits / total >= 0.95
 
@@ -150,14 +151,14 @@ def test_21_alternation_alone_reaches_truth():
 def test_21_n_star_interval_contains_the_exhaustive_answer(seed, n, extra, pick):
     m = n + extra
     d = tiny_draw(seed, n, m)
-    ctx = Context(d, PAPER)
+    ctx = CheckContext.of(d, PAPER)
     values = {k: (0.0 if k < n else sigma_truth(d.X, k)) for k in range(1, m + 1)}
     # holds there, clear of rounding ties: sigma_min from an eigenvalue carries ~1e-8 / sigma_min
     # relative error, so near-singular draws are skipped and the margin is 1e-6
     assume(values[n + pick % (m - n + 1)] > 1e-4)
     tau = values[n + pick % (m - n + 1)] * (1 - 1e-6)
     truth = min((k for k in values if values[k] >= tau), default=None)
-    iv = search.n_star_interval(ctx, tau, ctx.search_rng("21"), search.Budget(None))
+    iv = p21.n_star_interval(ctx.q, tau, ctx.effort, ctx.search_rng("21"), search.Budget(None))
     if truth is None:
         assert iv.upper is None
     else:
@@ -173,7 +174,7 @@ def test_21_checker_witness_and_exact_cases():
     from dataclasses import replace
     from qrcheck.profiles import Rule
     for C, expect in [(2.0, None), (0.1, "exact: n* < n"), (100.0, "family empty")]:
-        ctx = Context(d, replace(prof, n_star=Rule(C, 0)))
+        ctx = CheckContext.of(d, replace(prof, n_star=Rule(C, 0)))
         r = get("21").check(ctx)
         n_star = r.details["n_star"]
         if expect == "family empty":
@@ -191,15 +192,15 @@ def test_21_checker_witness_and_exact_cases():
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 4), m=st.integers(2, 6), S=st.integers(2, 9))
 def test_30_bounds_bracket_and_search_reaches_exhaustive_truth(seed, n, m, S):
     d = tiny_draw(seed, n, m, S=S)
-    ctx = Context(d, PAPER)
-    G0 = [int(i) for i in ctx.Gamma0]
-    A = ctx.A0.astype(float)
-    H = search.RestrictedNTK(ctx)
-    lbs, lam0 = search.removal_lower_bounds(ctx, H)
+    ctx = CheckContext.of(d, PAPER)
+    G0 = [int(i) for i in p24.Gamma0(ctx)]
+    A = ctx.q.A0.astype(float)
+    H = p30.restricted_ntk(ctx)
+    lbs, lam0 = p30.removal_lower_bounds(H)
     assert lam0 == pytest.approx(khatri_rao_lambda_min(d.X, A, G0), abs=1e-9)
     for S_star in range(1, len(G0)):
         truth = removal_truth(d.X, A, G0, S_star)
-        found = search.search_removal(ctx, S_star, ctx.search_rng("30"), search.Budget(None), H=H)
+        found = search.search_removal(H, S_star, ctx.effort, ctx.search_rng("30"), search.Budget(None))
         assert lbs[S_star] <= truth + 1e-9 <= found.value + 2e-9
         assert found.value == pytest.approx(truth, rel=1e-7, abs=1e-9)
         keep = sorted(set(G0) - set(found.removed))
@@ -212,11 +213,11 @@ def test_30_alternation_alone_reaches_truth():
     hits = total = 0
     for seed in range(8):
         d = tiny_draw(seed, 3, 5, S=10)
-        ctx = Context(d, PAPER, Effort(subset_samples=0, restarts=16, iterations=30))
-        A, G0 = ctx.A0.astype(float), [int(i) for i in ctx.Gamma0]
+        ctx = CheckContext.of(d, PAPER, Effort(subset_samples=0, restarts=16, iterations=30))
+        A, G0 = ctx.q.A0.astype(float), [int(i) for i in p24.Gamma0(ctx)]
         for S_star in (1, 2, 3, 5):
             total += 1
-            found = search.search_removal(ctx, S_star, ctx.search_rng("30"), search.Budget(None))
+            found = search.search_removal(p30.restricted_ntk(ctx), S_star, ctx.effort, ctx.search_rng("30"), search.Budget(None))
             hits += found.value <= removal_truth(d.X, A, G0, S_star) + 1e-9
     assert hits / total >= 0.9
 
@@ -225,14 +226,14 @@ def test_30_alternation_alone_reaches_truth():
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(2, 5), S=st.integers(3, 8), pick=st.integers(0, 100))
 def test_30_S_star_interval_contains_the_exhaustive_answer(seed, m, S, pick):
     d = tiny_draw(seed, 3, m, S=S)
-    ctx = Context(d, PAPER)
-    A, G0 = ctx.A0.astype(float), [int(i) for i in ctx.Gamma0]
+    ctx = CheckContext.of(d, PAPER)
+    A, G0 = ctx.q.A0.astype(float), [int(i) for i in p24.Gamma0(ctx)]
     values = {s: removal_truth(d.X, A, G0, s) for s in range(0, len(G0) + 1)}
     tau = max(values[pick % len(G0)] - 1e-9, 1e-6)  # holds there, clear of rounding ties
     truth = max((s for s in values if values[s] >= tau), default=None)
-    H = search.RestrictedNTK(ctx)
-    lbs, _ = search.removal_lower_bounds(ctx, H)
-    iv = search.S_star_interval(ctx, tau, ctx.search_rng("30"), search.Budget(None), H, lbs)
+    H = p30.restricted_ntk(ctx)
+    lbs, _ = p30.removal_lower_bounds(H)
+    iv = p30.S_star_interval(H, tau, ctx.effort, ctx.search_rng("30"), search.Budget(None), lbs)
     if truth is None:
         assert iv.proof_at is None and iv.fail_at == 0
     else:
@@ -245,28 +246,28 @@ def test_30_S_star_interval_contains_the_exhaustive_answer(seed, m, S, pick):
 
 def test_30_matrix_free_agrees_with_dense():
     d = make_draw(n=6, S=40, m=25, seed=6)
-    ctx = Context(d, PAPER)
-    dense, free = search.RestrictedNTK(ctx), search.RestrictedNTK(ctx, dense_limit=0)
+    ctx = CheckContext.of(d, PAPER)
+    dense, free = p30.restricted_ntk(ctx), search.RestrictedNTK(ctx.q.X, ctx.q.A0, p24.Gamma0(ctx), dense_limit=0)
     assert not free.dense
-    removed = ctx.Gamma0[:7]
+    removed = p24.Gamma0(ctx)[:7]
     v_dense, _ = dense.bottom(removed)
     v_free, xi = free.bottom(removed)
     assert v_free == pytest.approx(v_dense, rel=1e-6, abs=1e-8)
     assert v_free >= v_dense - 1e-9  # a Rayleigh quotient bounds lambda_min from above
-    f_dense = search.search_removal(ctx, 5, ctx.search_rng("30"), search.Budget(None), H=dense, baseline=False)
-    f_free = search.search_removal(ctx, 5, ctx.search_rng("30"), search.Budget(None), H=free, baseline=False)
+    f_dense = search.search_removal(dense, 5, ctx.effort, ctx.search_rng("30"), search.Budget(None), baseline=False)
+    f_free = search.search_removal(free, 5, ctx.effort, ctx.search_rng("30"), search.Budget(None), baseline=False)
     assert f_free.value == pytest.approx(dense.exact_value(f_free.removed), rel=1e-12)
     assert f_free.value == pytest.approx(f_dense.value, rel=1e-6)
 
 
 def test_30_checker_witness_recomputes_via_khatri_rao():
     d = make_draw(n=6, S=40, m=6, seed=7)  # premise m <= n S^1/2 / L = 6.9 holds
-    ctx = Context(d, PAPER)
+    ctx = CheckContext.of(d, PAPER)
     r = get("30").check(ctx)
     assert r.details["S_star"] > 0 and r.witness is not None
-    keep = sorted(set(int(i) for i in ctx.Gamma0) - set(r.witness["removed"]))
+    keep = sorted(set(int(i) for i in p24.Gamma0(ctx)) - set(r.witness["removed"]))
     assert len(r.witness["removed"]) == r.details["S_star"]
-    assert khatri_rao_lambda_min(d.X, ctx.A0.astype(float), keep) == pytest.approx(r.statistic, rel=1e-9, abs=1e-9)
+    assert khatri_rao_lambda_min(d.X, ctx.q.A0.astype(float), keep) == pytest.approx(r.statistic, rel=1e-9, abs=1e-9)
     assert r.lower <= r.statistic == r.upper
 
 
@@ -284,7 +285,7 @@ def test_searches_are_deterministic_given_the_seed_and_report_progress():
     seen = []
     res = []
     for _ in range(2):
-        ctx = Context(d, load_profile("sharp"), on_search=lambda eq, what, f: seen.append((eq, f)))
+        ctx = CheckContext.of(d, load_profile("sharp"), on_search=lambda eq, what, f: seen.append((eq, f)))
         res.append([get(eq).check(ctx) for eq in ("20", "21", "30")])
     for a, b in zip(*res):
         assert a.to_json() == b.to_json()
@@ -295,7 +296,7 @@ def test_searches_are_deterministic_given_the_seed_and_report_progress():
 
 def test_time_budget_cuts_and_says_so():
     d = make_draw(n=10, S=20, m=200, seed=9)
-    ctx = Context(d, PAPER, Effort(subset_samples=2000, restarts=4, iterations=30, time_budget=1e-6))
+    ctx = CheckContext.of(d, PAPER, Effort(subset_samples=2000, restarts=4, iterations=30, time_budget=1e-6))
     r = get("20").check(ctx)
     assert r.details["budget_cut"] is True
     J, k = r.witness["J"], r.witness["k"]

@@ -9,7 +9,22 @@ from __future__ import annotations
 import numpy as np
 
 from . import Checker
+from .. import probability
 from ..results import Sense
+
+
+def witness_value(X: np.ndarray, witness: dict) -> float:
+    """|<X^j, X^j'>| for the witness pair (j, j'), X (n, m)."""
+    j, jp = witness["pair"]
+    return float(abs(X[:, j] @ X[:, jp]))
+
+
+def threshold_sharp(n: int, m: int, delta: float) -> float:
+    """max_{j<j'} |<X^j, X^j'>| <= t with binom(m, 2) P(|<x, y>| >= t) = delta (exact Beta tail,
+    union over pairs). 1 (vacuous) when n < 2 or m < 2."""
+    if n < 2 or m < 2:
+        return 1.0
+    return probability.inner_product_isf(n, delta / (m * (m - 1) / 2.0) / 2.0)
 
 
 class AlmostOrthogonality(Checker):
@@ -24,11 +39,14 @@ class AlmostOrthogonality(Checker):
     def g(self, ctx):
         return ctx.n ** -0.5
 
+    def tail_threshold(self, ctx, delta):
+        return threshold_sharp(ctx.n, ctx.m, delta)
+
     def check(self, ctx):
         """Exact: the largest off-diagonal |X^T X| entry, X (n, m); witness the pair (j, j')."""
         if ctx.m < 2:
             return self.result(ctx, statistic=None, method="exact", details={"reason": "m < 2: no pairs"})
-        G = np.abs(ctx.gram)
+        G = np.abs(ctx.q.gram)
         np.fill_diagonal(G, -1.0)
         flat = int(np.argmax(G))
         j, jp = divmod(flat, ctx.m)

@@ -12,13 +12,102 @@ holds: a witness certifies failure below ``lower``, the Weyl bound certifies it 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
-import scipy.linalg
 
-from . import Checker
+from . import Checker, CheckContext
+from .. import probability
+from ..quantities import Quantities
 from ..results import Sense, Status
-from ..search import Budget, n_star_interval, search_sigma_min, sigma_min_lower_bounds
+from ..search import Budget, Effort, Interval, search_sigma_min, single_blas
+from .p20 import norm_tail, norm_upper
+
+
+def n_star_explicit(C: float, p: float, n: int) -> int:
+    """n* of a profile ``Rule``: ceil(C n (ln n)^p) (1 when n = 1)."""
+    return int(math.ceil(C * n * math.log(n) ** p)) if n > 1 else 1
+
+
+def n_star(ctx: CheckContext) -> int:
+    """(21)'s n* for this draw under the profile, whichever kind of rule it gives."""
+    return ctx.count(ctx.profile.n_star, lambda r: n_star_explicit(r.C, r.p, ctx.n))
+
+
+@lru_cache(maxsize=256)
+def n_star_sharp(n: int, m: int, delta: float) -> int:
+    """Smallest n* for which min_{|J|=n*} sigma_min((X^J)^T) >= n/m with probability >= 1 - delta,
+    by the explicit form of the paper's Appendix B argument; m + 1 (empty family) when none <= m.
+
+    With probability >= 1 - delta/2, ||X|| <= B = p20.norm_tail(n, m, m, delta/2). Take an eps-net N
+    of S^{n-1}, |N| <= (1 + 2/eps)^n [Ver18, Cor 4.2.13], and r > 0. For a fixed xi the count
+    #{j : |<X^j, xi>| < r} is Binomial(m, p_r), p_r exact (Beta law); it is <= c - 1 at every net
+    point with probability >= 1 - delta/2 when |N| P(Bin(m, p_r) >= c) <= delta/2. Then every J with
+    |J| = n* has ||(X^J)^T xi|| >= r sqrt(n* - c + 1) at the net points and, for any unit xi',
+    ||(X^J)^T xi'|| >= r sqrt(n* - c + 1) - eps B. So n* = c - 1 + ceil(((n/m + eps B) / r)^2),
+    minimised over a grid of (eps, r).
+    """
+    if n < 3 or m < n:
+        return m + 1
+    B = norm_tail(n, m, m, delta / 2.0)
+    tau = n / m
+    ks = np.arange(m + 1)
+    best = m + 1
+    for eps in np.geomspace(1e-4, 0.5, 28):
+        ln_net = n * math.log1p(2.0 / eps)
+        log_q = math.log(delta / 2.0) - ln_net
+        for r in np.geomspace(1e-3, 1.0, 40) / math.sqrt(n):
+            p = float(probability.slab_probability(n, r))
+            if not 0.0 < p < 1.0:
+                continue
+            ok = np.flatnonzero(probability.binom_logsf(ks, m, p) <= log_q)  # sf(c-1) = P(count >= c)
+            if ok.size == 0:
+                continue
+            c_minus_1 = int(ok[0])
+            best = min(best, c_minus_1 + int(math.ceil(((tau + eps * B) / r) ** 2)))
+    return min(best, m + 1)
+
+
+def witness_value(X: np.ndarray, witness: dict) -> float:
+    """||(X^J)^T xi|| for the witness (J, xi), X (n, m); equals sigma_min((X^J)^T) for the bottom xi."""
+    return float(np.linalg.norm(X[:, witness["J"]].T @ np.asarray(witness["xi"], dtype=np.float64)))
+
+
+def sigma_min_lower_bounds(q: Quantities) -> np.ndarray:
+    """Proved lower ends for (21) at every n* = 0..m (array (m+1,)): X X^T = X^J X^J^T + X^K X^K^T
+    (K the complement, |K| = m - n*), so by Weyl lambda_min(X^J X^J^T) >= lambda_min(X X^T) -
+    max_{|K|=m-n*} ||X^K||^2, the last bounded by (20)'s proved bound; clipped at 0."""
+    m = q.m
+    loss = np.array([norm_upper(q, k) ** 2 if k > 0 else 0.0 for k in range(m, -1, -1)])
+    return np.sqrt(np.maximum(0.0, q.lambda_min_XXt - loss))
+
+
+@single_blas
+def n_star_interval(q: Quantities, threshold: float, effort: Effort, rng: np.random.Generator,
+                    budget: Budget) -> Interval:
+    """The smallest n* at which min_{|J|=n*} sigma_min((X^J)^T) >= threshold (the value increases
+    with n*). Certified-hold side: the smallest n* whose proved lower end reaches the threshold.
+    Certified-fail side: bisection with the search (no baseline) between n - 1 (sigma_min = 0 for
+    every J when n* < n) and that n*, keeping the largest n* at which a witness falls below."""
+    n, m = q.n, q.m
+    if threshold <= 0:  # sigma_min >= 0 always
+        return Interval(1, 1, 1, None, None, None)
+    lb = sigma_min_lower_bounds(q)
+    ok = np.flatnonzero(lb >= threshold)
+    proof_at = int(ok[0]) if ok.size else None
+    fail_at, fail_value, fail_wit = (n - 1, 0.0, None) if n - 1 >= 1 else (None, None, None)
+    lo = max(n, 1)
+    hi = proof_at if proof_at is not None else m + 1  # search n* in [lo, hi)
+    while lo < hi and not budget.spent():
+        mid = (lo + hi) // 2
+        found = search_sigma_min(q.X, mid, effort, rng, budget, baseline=False)
+        if found.value < threshold:
+            fail_at, fail_value = mid, found.value
+            fail_wit = {"J": list(found.J), "xi": list(found.xi)}
+            lo = mid + 1
+        else:
+            hi = mid
+    return Interval(None if fail_at is None else fail_at + 1, proof_at, proof_at, fail_at, fail_value, fail_wit)
 
 
 class DualSigmaMin(Checker):
@@ -32,42 +121,47 @@ class DualSigmaMin(Checker):
     def g(self, ctx):
         return ctx.n / ctx.m
 
+    def tail_count(self, ctx, delta):
+        return n_star_sharp(ctx.n, ctx.m, float(delta))
+
     def check(self, ctx):
         """Upper end by search (witness J, xi), lower end proved; X (n, m)."""
         n, m = ctx.n, ctx.m
-        n_star = ctx.profile.n_star_for(ctx)
+        q, n_s = ctx.q, n_star(ctx)
         thr, _, _ = ctx.threshold(self.eq, self.g(ctx))
         rng, budget = ctx.search_rng(self.eq), Budget(ctx.effort.time_budget)
         report = ctx.progress(self.eq, "(21) sigma_min search")
         report(0.0)
-        interval = n_star_interval(ctx, thr, rng, budget)
+        interval = n_star_interval(q, thr, ctx.effort, rng, budget)
         report(0.5)
-        details = {"n_star": n_star, "n_star_interval": interval.to_json(), "effort": ctx.effort.to_dict()}
-        if n_star > m:
+        details = {"n_star": n_s, "n_star_interval": interval.to_json(), "effort": ctx.effort.to_dict()}
+        if n_s > m:
             details["budget_cut"] = budget.cut
             return self.result(ctx, statistic=None, method="family empty", status=Status.VACUOUS,
-                               details={**details, "reason": f"n* = {n_star} > m = {m}"})
-        if n_star < n:  # (X^J)^T is n* x n with a kernel: sigma_min = 0 for every J
-            J = list(range(n_star))
-            xi = scipy.linalg.null_space(ctx.X[:, J].T)[:, 0]
+                               details={**details, "reason": f"n* = {n_s} > m = {m}"})
+        if n_s < n:  # (X^J)^T is n* x n with a kernel: sigma_min = 0 for every J
+            import scipy.linalg
+
+            J = list(range(n_s))
+            xi = scipy.linalg.null_space(q.X[:, J].T)[:, 0]
             details["budget_cut"] = budget.cut
             return self.result(ctx, statistic=0.0, lower=0.0, upper=0.0, method="exact: n* < n",
                                witness={"J": J, "xi": [float(v) for v in xi]}, details=details)
-        if n_star == m:
-            w, V = np.linalg.eigh(ctx.X @ ctx.X.T)
+        if n_s == m:
+            w, V = np.linalg.eigh(ctx.q.X @ ctx.q.X.T)
             v = math.sqrt(max(0.0, float(w[0])))
             details["budget_cut"] = budget.cut
             return self.result(ctx, statistic=v, lower=v, upper=v, method="exact: J = [m]",
                                witness={"J": list(range(m)), "xi": [float(x) for x in V[:, 0]]},
                                details=details)
-        found = search_sigma_min(ctx, n_star, rng, budget)
+        found = search_sigma_min(q.X, n_s, ctx.effort, rng, budget)
         report(1.0)
         details["budget_cut"] = budget.cut
         witness = {"J": list(found.J), "xi": list(found.xi)}
         if found.exact:
             return self.result(ctx, statistic=found.value, lower=found.value, upper=found.value,
                                method="exact: every n*-subset", witness=witness, details=details)
-        lower = min(float(sigma_min_lower_bounds(ctx)[n_star]), found.value)
+        lower = min(float(sigma_min_lower_bounds(q)[n_s]), found.value)
         return self.result(ctx, statistic=found.value, exact=False, lower=lower, upper=found.value,
                            method=f"search ({found.found_by}); bound lambda_min(XX^T) - max ||X^K||^2",
                            witness=witness, details=details)

@@ -5,7 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import Checker
+from .. import probability
 from ..results import Sense
+
+
+def witness_value(W0: np.ndarray, z0: np.ndarray, witness: dict) -> float:
+    """|entry| of W0 (S, n) or z0 (S,) at the witness index."""
+    a = W0 if witness["array"] == "W0" else z0
+    return float(abs(a[tuple(witness["index"])]))
+
+
+def threshold_sharp(n: int, S: int, delta: float) -> float:
+    """max(max|W0|, max|z0|) <= t, 2 (S n + S) Phi-bar(t) = delta (union over the S n Gaussian
+    entries of W0 and the S entries of z0; Rademacher entries have |z| = 1 < t)."""
+    return probability.normal_isf(delta / (2.0 * (S * n + S)))
 
 
 class EntriesSmall(Checker):
@@ -15,11 +28,14 @@ class EntriesSmall(Checker):
     statistic = "max(max |W0|, max |z0|)"
     sense = Sense.LE
 
+    def tail_threshold(self, ctx, delta):
+        return threshold_sharp(ctx.n, ctx.S, delta)
+
     def check(self, ctx):
         """Exact: W0 (S, n), z0 (S,); witness the array and index of the largest entry."""
-        iw = np.unravel_index(int(np.argmax(np.abs(ctx.W0))), ctx.W0.shape)
-        iz = int(np.argmax(np.abs(ctx.z0)))
-        w, z = abs(ctx.W0[iw]), abs(ctx.z0[iz])
+        iw = np.unravel_index(int(np.argmax(np.abs(ctx.q.W0))), ctx.q.W0.shape)
+        iz = int(np.argmax(np.abs(ctx.q.z0)))
+        w, z = abs(ctx.q.W0[iw]), abs(ctx.q.z0[iz])
         witness = {"array": "W0", "index": [int(i) for i in iw]} if w >= z else {"array": "z0", "index": [iz]}
         return self.result(ctx, statistic=max(w, z), method="exact: entrywise max",
                            witness=witness, details={"max_abs_W0": float(w), "max_abs_z0": float(z)})

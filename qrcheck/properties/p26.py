@@ -5,7 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from . import Checker
+from .. import probability
 from ..results import Sense
+
+
+def witness_value(W0: np.ndarray, X: np.ndarray, witness: dict) -> float:
+    """|(W0 X)_{nu j}| = |<(W0)_nu, X^j>| at the witness (nu, j)."""
+    return float(abs(W0[witness["nu"]] @ X[:, witness["j"]]))
+
+
+def threshold_sharp(S: int, m: int, delta: float) -> float:
+    """max|W0 X| <= t, 2 S m Phi-bar(t) = delta: each (W0 X)_{nu j} = <(W0)_nu, X^j> is exactly
+    N(0, 1) for a unit X^j; union over the S m entries."""
+    return probability.normal_isf(delta / (2.0 * S * m))
 
 
 class DataOrthogonalToInit(Checker):
@@ -15,9 +27,12 @@ class DataOrthogonalToInit(Checker):
     statistic = "max |W0 X|"
     sense = Sense.LE
 
+    def tail_threshold(self, ctx, delta):
+        return threshold_sharp(ctx.S, ctx.m, delta)
+
     def check(self, ctx):
         """Exact: P0 = W0 X (S, m); witness (nu, j)."""
-        a = np.abs(ctx.P0)
+        a = np.abs(ctx.q.P0)
         nu, j = np.unravel_index(int(np.argmax(a)), a.shape)
         return self.result(ctx, statistic=a[nu, j], method="exact: max |W0 X|",
                            witness={"nu": int(nu), "j": int(j)})

@@ -1,0 +1,113 @@
+"""The linear algebra of one draw, computed once (``functools.cached_property``): pure, no profile,
+no effort, no random numbers.
+
+Memory stays O(Sm + m^2 + Sn): the largest objects are P0 = W0 X (S x m) and m x m Gram/NTK
+matrices; the Khatri-Rao product A0 * X (Sn x m) is never formed (identity (7),
+:func:`qrcheck.model.khatri_rao_gram`).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from . import kernels, model, search
+from .draw import Draw
+
+
+class Quantities:
+    """Shared, lazily computed quantities of one draw.
+
+    Names follow the paper: X (n, m), W0 (S, n), z0 (S,), y (m,) or None, P0 = W0 X (S, m),
+    A0 = 1(P0 > 0), F0 = relu(P0) (S, m), f0 (m,), L = ln(n S). ``draw`` is the
+    :class:`~qrcheck.draw.Draw` the arrays came from, when there is one (its seed feeds the
+    searches' generators in :class:`qrcheck.properties.CheckContext`).
+    """
+
+    def __init__(self, X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray | None = None,
+                 draw: Draw | None = None):
+        self.X, self.W0, self.z0, self.y = X, W0, z0, y
+        self.draw = draw
+        self.n, self.m = X.shape
+        self.S = W0.shape[0]
+        self.L = math.log(self.n * self.S)
+
+    @classmethod
+    def of(cls, draw: Draw) -> "Quantities":
+        """The quantities of a :class:`~qrcheck.draw.Draw`."""
+        return cls(draw.X, draw.W0, draw.z0, draw.y, draw=draw)
+
+    # ---- data ---------------------------------------------------------------------------
+    @cached_property
+    def gram(self) -> np.ndarray:
+        """X^T X, (m, m)."""
+        return self.X.T @ self.X
+
+    @cached_property
+    def X_norm(self) -> float:
+        """||X||, the spectral norm."""
+        return float(np.linalg.norm(self.X, 2))
+
+    @cached_property
+    def column_norm_max(self) -> float:
+        """max_j ||X^j||."""
+        return float(np.sqrt(np.max(np.diag(self.gram))))
+
+    @cached_property
+    def lambda_min_XXt(self) -> float:
+        """lambda_min(X X^T), (n, n); zero when m < n."""
+        return float(np.linalg.eigvalsh(self.X @ self.X.T)[0]) if self.m >= self.n else 0.0
+
+    @cached_property
+    def gram_row_cumsum(self) -> np.ndarray:
+        """(m, m): row j, entry k-1 = sum of the k-1 largest |<X^j, X^j'>| over j' != j (entry 0 = 0)."""
+        return search.gram_row_cumsum(self.gram)
+
+    def gershgorin_sq(self, k: int) -> float:
+        """Gershgorin bound on max_{|J|=k} ||X^J||^2:
+        max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j)."""
+        return float((np.diag(self.gram) + self.gram_row_cumsum[:, k - 1]).max())
+
+    # ---- initialisation -------------------------------------------------------------------
+    @cached_property
+    def P0(self) -> np.ndarray:
+        """W0 X, (S, m)."""
+        return model.preactivations(self.W0, self.X)
+
+    @cached_property
+    def A0(self) -> np.ndarray:
+        """1(P0 > 0), (S, m) boolean."""
+        return model.activations(self.P0)
+
+    @cached_property
+    def F0(self) -> np.ndarray:
+        """relu(P0), (S, m)."""
+        return model.features(self.P0)
+
+    @cached_property
+    def f0(self) -> np.ndarray:
+        """F0^T z0, (m,)."""
+        return model.output(self.F0, self.z0)
+
+    # ---- NTK ---------------------------------------------------------------------------------
+    @cached_property
+    def lambda_min_Hw(self) -> float:
+        """delta = lambda_min(H^w(X)) (Appendix C)."""
+        return model.lambda_min(kernels.H_w(self.X))
+
+    @cached_property
+    def lambda_min_Hz(self) -> float:
+        """lambda_min(H^z(X)) (Appendix C)."""
+        return model.lambda_min(kernels.H_z(self.X))
+
+    @cached_property
+    def lambda_min_G0(self) -> float:
+        """lambda_min(G0), G0 = F0^T F0 (m, m)."""
+        return model.lambda_min(model.G_matrix(self.F0))
+
+    @cached_property
+    def lambda_min_H0(self) -> float:
+        """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (identity (7))."""
+        return model.lambda_min(model.khatri_rao_gram(self.A0, self.X, self.z0 ** 2, gram=self.gram))
