@@ -22,21 +22,20 @@ benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import InputError, model
-
-# at most this many points of the error trajectory go into the JSON list (the full trajectory
-# is stored as base64 float32 next to it, docs/gd.md)
-TRAJECTORY_POINTS = 1000
+from . import InputError, model, spectral
+from .gd_report import (ActivationChanges, activation_changes, encode_trajectory, norm_khatri_rao_change,
+                        trajectory_stride)
+# moved names (issue 9), importable from here until every caller imports their new home
+from .gd_report import change_graph, decode_trajectory, write_change_graph  # noqa: F401
+from .rates import paper_eta_w  # noqa: F401
 # progress callbacks are throttled to one per this many seconds (and one at the start and end)
 PROGRESS_INTERVAL = 0.1
 # at most this many steps with exact zeros of W_t X are listed (all are counted)
@@ -99,65 +98,6 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
-class ActivationChanges:
-    """The activation-change set D of Appendix D as a bipartite graph, neurons vs data points.
-
-    D = {(nu, j) : sigma'((W_t)_nu X^j) != sigma'((W_0)_nu X^j) for some t <= T} (S x m boolean
-    ``changed``); D^j = {nu : (nu, j) in D}, D_nu = {j : (nu, j) in D}.
-
-    data_degrees : (m,) |D^j|;  neuron_degrees : (S,) |D_nu|.
-    J : the min(m, n) data points of largest |D^j| (ties broken by the smaller index), in
-        decreasing degree (Appendix D).
-    s_low, s_high : every s with s_high = min_{j in J} |D^j| >= s >= max_{j not in J} |D^j| = s_low
-        works in (62) (s_low = 0 when J = [m]).
-    n_star : the n* of (21) used for Gamma; Gamma = {nu : |D_nu| <= n*} (Appendix F).
-    co_Gamma : |[S] minus Gamma| for the accumulated D.
-    max_step_flips : the largest number of pairs whose activation flipped in one step.
-    max_step_co_Gamma : Appendix F takes D = supp(A_t - A_tau) within one step; the largest
-        number of neurons with more than n* flips in one step.
-    steps_over_n_star : the steps in which some neuron flipped more than n* activations.
-    norm_60 : ||(A_T - A_0) * X||, the spectral norm of the Khatri-Rao product in (60), computed
-        as lambda_max((X^T X) o (Delta^T Delta))^{1/2}, Delta = A_T - A_0 (identity (7)).
-    """
-
-    data_degrees: np.ndarray = field(repr=False)
-    neuron_degrees: np.ndarray = field(repr=False)
-    J: np.ndarray = field(repr=False)
-    s_low: int
-    s_high: int
-    n_star: int
-    co_Gamma: int
-    max_step_flips: int
-    max_step_co_Gamma: int
-    steps_over_n_star: int
-    norm_60: float
-
-    @property
-    def D(self) -> int:
-        return int(self.data_degrees.sum())
-
-    @property
-    def max_data_degree(self) -> int:
-        """max_j |D^j| (Appendix D proves max_{j in J} |D^j| <= o~(S))."""
-        return int(self.data_degrees.max(initial=0))
-
-    @property
-    def max_neuron_degree(self) -> int:
-        return int(self.neuron_degrees.max(initial=0))
-
-    def to_json(self) -> dict:
-        return {"D": self.D, "max_data_degree": self.max_data_degree,
-                "mean_data_degree": float(self.data_degrees.mean()) if self.data_degrees.size else 0.0,
-                "max_neuron_degree": self.max_neuron_degree,
-                "mean_neuron_degree": float(self.neuron_degrees.mean()) if self.neuron_degrees.size else 0.0,
-                "J": [int(j) for j in self.J], "s_low": self.s_low, "s_high": self.s_high,
-                "n_star": self.n_star, "Gamma": int(self.neuron_degrees.size - self.co_Gamma),
-                "co_Gamma": self.co_Gamma, "max_step_flips": self.max_step_flips,
-                "max_step_co_Gamma": self.max_step_co_Gamma, "steps_over_n_star": self.steps_over_n_star,
-                "norm_60": self.norm_60}
-
-
-@dataclass(frozen=True)
 class GDResult:
     """Outcome of (12).
 
@@ -170,6 +110,12 @@ class GDResult:
     singular_steps : the first steps t at which W_t X has an exact zero.
     seconds_per_step : mean wall time of one iteration of (12) with its bookkeeping, excluding
         eigenvalue computations; wall_seconds : the whole phase.
+    phase_seconds : wall time of the phase's parts: ``loop`` (the T iterations), ``eigenvalues``
+        (lambda_min's, norm_60, checkpoints), ``changes`` (the degrees of D), ``setup``.
+    peak_rss_bytes : the process's peak resident memory at the end of the phase (getrusage).
+    spectral : how each lambda_min was computed and its bounds (:class:`qrcheck.spectral.Extreme`
+        as JSON, keys ``H0``, ``HT``, ``G0``, ``GT``); ``H0`` is ``{"method": "given"}`` when the
+        caller passed lambda_min(H0).
     status : the CONTRACT string (a :class:`GDStatus` value, kept a plain ``str`` so that
         certificates and replays compare it as such); :attr:`outcome` is the Enum.
     """
@@ -201,6 +147,9 @@ class GDResult:
     changed: np.ndarray | None = field(default=None, repr=False)
     W_T: np.ndarray | None = field(default=None, repr=False)
     z_T: np.ndarray | None = field(default=None, repr=False)
+    phase_seconds: dict = field(default_factory=dict)
+    peak_rss_bytes: int | None = None
+    spectral: dict = field(default_factory=dict)
 
     @property
     def outcome(self) -> GDStatus:
@@ -224,82 +173,21 @@ class GDResult:
                 "error_trajectory_f32": encode_trajectory(self.errors),
                 "track_every": self.track_every,
                 "checkpoints": [c.to_json() for c in self.checkpoints],
-                "changes": None if self.changes is None else self.changes.to_json()}
+                "changes": None if self.changes is None else self.changes.to_json(),
+                "phase_seconds": dict(self.phase_seconds), "peak_rss_bytes": self.peak_rss_bytes,
+                "spectral": dict(self.spectral)}
 
 
-def trajectory_stride(T: int) -> int:
-    """Stride of the JSON list ``error_trajectory``: 1 up to T = TRAJECTORY_POINTS, then
-    ceil(T / TRAJECTORY_POINTS), so the list has at most TRAJECTORY_POINTS + 2 entries."""
-    return max(1, math.ceil(T / TRAJECTORY_POINTS))
-
-
-def encode_trajectory(errors: np.ndarray) -> dict:
-    """The full trajectory ||e_t||, t = 0..T, as base64 of little-endian float32 (4(T+1) bytes)."""
-    a = np.ascontiguousarray(errors, dtype="<f4")
-    return {"encoding": "base64", "dtype": "<f4", "length": int(a.size),
-            "data": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-def decode_trajectory(obj: dict) -> np.ndarray:
-    """Inverse of :func:`encode_trajectory` (float64 array of length ``obj['length']``).
-
-    Raises :class:`qrcheck.InputError` when the object is malformed."""
+def peak_rss_bytes() -> int | None:
+    """The process's peak resident set size in bytes (``resource.getrusage``; None where the
+    module is missing). Linux reports kilobytes, macOS bytes."""
     try:
-        if obj["encoding"] != "base64" or obj["dtype"] != "<f4":
-            raise ValueError("unsupported encoding")
-        a = np.frombuffer(base64.b64decode(obj["data"], validate=True), dtype="<f4")
-        if a.size != int(obj["length"]):
-            raise ValueError("length mismatch")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"malformed error_trajectory_f32 ({exc})") from None
-    return a.astype(np.float64)
-
-
-def paper_eta_w(S: int, m: int) -> float:
-    """The first-layer rate of the paper's Section 4 (Table 1): 1e-3, except 5e-4 for S = 500 and
-    2e-4 for S = 1000 when m >= 900 (eta_z = 0 throughout)."""
-    if m >= 900 and S == 500:
-        return 5e-4
-    if m >= 900 and S == 1000:
-        return 2e-4
-    return 1e-3
-
-
-def lambda_max(M: np.ndarray) -> float:
-    """Largest eigenvalue of a symmetric matrix (numpy.linalg.eigvalsh, like model.lambda_min:
-    numpy's BLAS, not scipy's second OpenBLAS whose idle threads would spin against numpy's)."""
-    return float(np.linalg.eigvalsh(M)[-1])
-
-
-def norm_khatri_rao_change(X: np.ndarray, A0: np.ndarray, AT: np.ndarray) -> float:
-    """||(A_T - A_0) * X||, X (n, m), A0, AT (S, m) boolean: by (7) its square is
-    lambda_max((X^T X) o (Delta^T Delta)), Delta = A_T - A_0; the Sn x m product is never formed."""
-    Delta = AT.astype(np.float64) - A0.astype(np.float64)
-    if not Delta.any():
-        return 0.0
-    return math.sqrt(max(lambda_max(model.khatri_rao_gram(Delta, X)), 0.0))
-
-
-def activation_changes(changed: np.ndarray, n: int, n_star: int, step_flips: np.ndarray,
-                       max_step_co_Gamma: int, steps_over_n_star: int, norm_60: float) -> ActivationChanges:
-    """Degrees |D^j|, |D_nu|, the set J and the interval of s in (62), and Gamma (Appendix F).
-
-    changed : (S, m) boolean D; n : input dimension (|J| = min(m, n)); n_star : n* of (21);
-    step_flips : (T,) flips per step; the last three arguments come from :func:`run_gd`.
-    """
-    S, m = changed.shape
-    data_deg = np.count_nonzero(changed, axis=0).astype(np.int64)
-    neuron_deg = np.count_nonzero(changed, axis=1).astype(np.int64)
-    k = min(m, n)
-    order = np.lexsort((np.arange(m), -data_deg))      # decreasing degree, then increasing index
-    J = order[:k]
-    s_high = int(data_deg[J].min()) if k else 0
-    s_low = int(data_deg[order[k:]].max()) if k < m else 0
-    return ActivationChanges(
-        data_degrees=data_deg, neuron_degrees=neuron_deg, J=J, s_low=s_low, s_high=s_high,
-        n_star=int(n_star), co_Gamma=int(np.count_nonzero(neuron_deg > n_star)),
-        max_step_flips=int(step_flips.max(initial=0)), max_step_co_Gamma=int(max_step_co_Gamma),
-        steps_over_n_star=int(steps_over_n_star), norm_60=float(norm_60))
+        import resource
+        import sys
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
 def _check_inputs(X, W0, z0, y, cfg: GDConfig) -> tuple[np.ndarray, ...]:
@@ -321,12 +209,16 @@ def _check_inputs(X, W0, z0, y, cfg: GDConfig) -> tuple[np.ndarray, ...]:
 
 
 def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GDConfig,
-           progress: Callable[[int, float], None] | None = None, *, n_star: int | None = None) -> GDResult:
+           progress: Callable[[int, float], None] | None = None, *, n_star: int | None = None,
+           lambda_min_H0: float | None = None, dense_limit: int = spectral.DENSE_M_LIMIT) -> GDResult:
     """Run (12) from theta_0 = (W0, z0) on X (n, m), W0 (S, n), z0 (S,), labels y (m,).
 
     progress(t, ||e_t||) is called at t = 0, about every PROGRESS_INTERVAL seconds, and at the end.
     n_star : the n* of (21) for Gamma = {nu : |D_nu| <= n*} (Appendix F); default n (the O~(n)
-    with no logarithm). Raises :class:`qrcheck.InputError` on inconsistent inputs or rates.
+    with no logarithm). lambda_min_H0 : lambda_min(H_0) when the caller has it (verify shares the
+    value of (29)'s details; it is not recomputed). dense_limit : above this m no m x m matrix is
+    formed (:data:`qrcheck.spectral.DENSE_M_LIMIT`; tests lower it to force the matrix-free path).
+    Raises :class:`qrcheck.InputError` on inconsistent inputs or rates.
     """
     t_start = time.perf_counter()
     X, W0, z0, y = _check_inputs(X, W0, z0, y, cfg)
@@ -385,8 +277,8 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     def checkpoint(t: int) -> None:
         nonlocal eig_seconds
         t0 = time.perf_counter()
-        lam_G = model.lambda_min(model.G_matrix(F)) if F is not None else None
-        checkpoints.append(Checkpoint(t, err, model.lambda_min(model.H_matrix(X, z, A)), lam_G,
+        lam_G = spectral.lambda_min_G(F, dense_limit=dense_limit).value if F is not None else None
+        checkpoints.append(Checkpoint(t, err, spectral.lambda_min_H(X, z, A, dense_limit=dense_limit).value, lam_G,
                                       int(np.count_nonzero(changed)), float(np.linalg.norm(W - W0)),
                                       float(np.linalg.norm(z - z0))))
         eig_seconds += time.perf_counter() - t0
@@ -395,6 +287,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         checkpoint(0)
     if progress is not None:
         progress(0, err)
+    t_setup = time.perf_counter() - eig_seconds        # checkpoint(0) counts as eigenvalue work
     last_report = time.perf_counter()
 
     T, loop_seconds = 0, 0.0
@@ -449,17 +342,32 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         progress(T, err)
 
     # eigenvalue computations (excluded from seconds_per_step)
-    lam0 = model.lambda_min(model.H_matrix(X, z0, A0))
-    lamT = model.lambda_min(model.H_matrix(X, z, A))
+    t_eig = time.perf_counter()
+    del P, A_prev, scratch, Af, Xe                      # free S x m buffers before the eigen work
+    eig = {"HT": spectral.lambda_min_H(X, z, A, dense_limit=dense_limit)}
+    if lambda_min_H0 is None:
+        eig["H0"] = spectral.lambda_min_H(X, z0, A0, dense_limit=dense_limit)
+        lam0 = eig["H0"].value
+    else:
+        lam0 = float(lambda_min_H0)
+    lamT = eig["HT"].value
     lamG0 = lamGT = kappa_G = None
     if eta_z > 0:
-        lamG0 = model.lambda_min(model.G_matrix(model.features(W0 @ X)))
-        lamGT = model.lambda_min(model.G_matrix(F))
+        eig["G0"] = spectral.lambda_min_G(model.features(W0 @ X), dense_limit=dense_limit)
+        eig["GT"] = spectral.lambda_min_G(F, dense_limit=dense_limit)
+        lamG0, lamGT = eig["G0"].value, eig["GT"].value
         kappa_G = lamGT / lamG0 if lamG0 > 0 else math.nan
+    norm_60 = norm_khatri_rao_change(X, A0, A, dense_limit=dense_limit)
+    t_changes = time.perf_counter()
     flips = np.asarray(step_flips, dtype=np.int64)
-    changes = activation_changes(changed, n, n_star, flips, max_step_co_Gamma, steps_over_n_star,
-                                 norm_khatri_rao_change(X, A0, A))
+    changes = activation_changes(changed, n, n_star, flips, max_step_co_Gamma, steps_over_n_star, norm_60)
     D = int(np.count_nonzero(changed))
+    t_end = time.perf_counter()
+    phases = {"setup": t_setup - t_start, "loop": loop_seconds,
+              "eigenvalues": (t_changes - t_eig) + eig_seconds, "changes": t_end - t_changes}
+    spec = {k: v.to_json() for k, v in eig.items()}
+    if lambda_min_H0 is not None:
+        spec["H0"] = {"method": "given", "value": lam0}
     return GDResult(status=status.value, T=T, final_error=errors[-1], errors=np.asarray(errors), D=D,
                     W_distance=float(np.linalg.norm(W - W0)), z_distance=float(np.linalg.norm(z - z0)),
                     lambda_min_H0=lam0, lambda_min_HT=lamT, kappa_H=lamT / lam0 if lam0 > 0 else math.nan,
@@ -468,32 +376,5 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
                     eta_w=eta_w, eta_z=eta_z, tol=float(cfg.tol), lambda_min_G0=lamG0,
                     lambda_min_GT=lamGT, kappa_G=kappa_G, singular_steps=tuple(singular_steps),
                     checkpoints=tuple(checkpoints), track_every=int(cfg.track_every), changes=changes,
-                    step_flips=flips, changed=changed, W_T=W, z_T=z)
-
-
-def change_graph(changed: np.ndarray):
-    """D as a networkx bipartite graph: nodes ``nu<k>`` (neurons, bipartite=0) and ``x<j>`` (data
-    points, bipartite=1), an edge per pair (nu, j) in D. changed : (S, m) boolean.
-
-    networkx is the optional extra ``graph``; raises :class:`qrcheck.InputError` when missing."""
-    try:
-        import networkx as nx
-    except ImportError:
-        raise InputError("--export-graph needs networkx: pip install 'qrcheck[graph]'") from None
-    S, m = changed.shape
-    g = nx.Graph(name="activation changes D (Appendix D)")
-    g.add_nodes_from((f"nu{k}", {"bipartite": 0, "kind": "neuron", "index": k}) for k in range(S))
-    g.add_nodes_from((f"x{j}", {"bipartite": 1, "kind": "data", "index": j}) for j in range(m))
-    rows, cols = np.nonzero(changed)
-    g.add_edges_from((f"nu{k}", f"x{j}") for k, j in zip(rows.tolist(), cols.tolist()))
-    return g
-
-
-def write_change_graph(changed: np.ndarray, path: str | Path) -> None:
-    """Write :func:`change_graph` as GraphML at ``path`` atomically (nothing half-written)."""
-    from .certificate import write_atomic
-
-    g = change_graph(changed)
-    import networkx as nx
-
-    write_atomic(path, "\n".join(nx.generate_graphml(g)) + "\n")
+                    step_flips=flips, changed=changed, W_T=W, z_T=z, phase_seconds=phases,
+                    peak_rss_bytes=peak_rss_bytes(), spectral=spec)

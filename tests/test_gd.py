@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from qrcheck import InputError
 from qrcheck.cli import app
 from qrcheck.draw import labels_from, make_draw, streams
-from qrcheck.gd import (GDConfig, GDStatus, decode_trajectory, paper_eta_w, run_gd,
-                        trajectory_stride)
+from qrcheck.gd import GDConfig, GDStatus, run_gd
+from qrcheck.gd_report import decode_trajectory, trajectory_stride
+from qrcheck.rates import paper_eta_w
 
 runner = CliRunner()
 
