@@ -2,7 +2,9 @@
 
 Each generator takes a sampled :class:`~qrcheck.draw.Draw`, plants one defect and returns the new
 draw with what was planted, so a test or a demo can check that the right property is ``violated``
-with a witness pointing at the defect. Labels ``y`` are kept as they were.
+with a witness pointing at the defect. Labels ``y`` are kept as they were. The changed array is
+recorded with source ``"derived"`` (``Draw.sources``), so a certificate of a planted draw says so
+and its audit does not try to resample it from the seed.
 
 - :func:`with_cluster`: ``size`` data points nearly parallel to one direction -> (19), (20).
 - :func:`with_slab`: ``count`` data points nearly orthogonal to one direction xi -> (21).
@@ -17,6 +19,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .draw import Draw
+
+
+def _derived(draw: Draw, **arrays: np.ndarray) -> Draw:
+    """``draw`` with ``arrays`` replaced and recorded as ``"derived"`` in its per-array sources."""
+    return replace(draw, **arrays, sources={**dict(draw.sources), **dict.fromkeys(arrays, "derived")})
 
 
 def _unit(v: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -49,7 +56,7 @@ def with_cluster(draw: Draw, size: int, spread: float = 0.05, rng: np.random.Gen
     u = _unit(rng.standard_normal(n))
     X = np.array(draw.X)
     X[:, J] = _unit(u[:, None] + spread * rng.standard_normal((n, size)) / np.sqrt(n))
-    return Planted(replace(draw, X=X), tuple(int(j) for j in J), u)
+    return Planted(_derived(draw, X=X), tuple(int(j) for j in J), u)
 
 
 def with_slab(draw: Draw, count: int, width: float = 1e-3, rng: np.random.Generator | None = None) -> Planted:
@@ -66,7 +73,7 @@ def with_slab(draw: Draw, count: int, width: float = 1e-3, rng: np.random.Genera
     t = rng.uniform(-width, width, size=count)
     X = np.array(draw.X)
     X[:, J] = _unit(g) * np.sqrt(1.0 - t ** 2) + np.outer(xi, t)
-    return Planted(replace(draw, X=X), tuple(int(j) for j in J), xi)
+    return Planted(_derived(draw, X=X), tuple(int(j) for j in J), xi)
 
 
 def with_starved_point(draw: Draw, j: int = 0, active: int = 3, squeeze: float | None = None,
@@ -87,4 +94,4 @@ def with_starved_point(draw: Draw, j: int = 0, active: int = 3, squeeze: float |
         rest = np.setdiff1d(np.arange(S), keep)
         target = -rng.uniform(0.0, squeeze, size=rest.size) - 1e-12
         W0[rest] += np.outer(target - W0[rest] @ x, x)
-    return Planted(replace(draw, W0=W0), (int(j),), None, tuple(int(k) for k in keep))
+    return Planted(_derived(draw, W0=W0), (int(j),), None, tuple(int(k) for k in keep))

@@ -100,3 +100,22 @@ def test_forward_pass_shapes_and_values(rng):
     for j in range(4):
         assert np.isclose(f[j], sum(z[nu] * max(W[nu] @ X[:, j], 0.0) for nu in range(5)))
     np.testing.assert_allclose(model.G_matrix(F), F.T @ F)
+
+
+@settings(max_examples=40, deadline=None)
+@given(pair(), st.integers(0, 2**31))
+def test_khatri_rao_gram_is_identity_7_with_weights_stacks_and_downdates(p, seed):
+    """(7): (A * X)^T diag(w (x) 1) (A * X) = (A^T diag(w) A) o (X^T X), dense and matrix-free."""
+    A, X, z = p
+    w = z ** 2
+    K = khatri_rao(np.sqrt(w)[:, None] * A, X)
+    H = model.khatri_rao_gram(A, X, w)
+    tol = 1e-9 * (1 + np.abs(H).max())
+    np.testing.assert_allclose(H, K.T @ K, atol=tol)
+    xi = np.random.default_rng(seed).standard_normal(X.shape[1])
+    np.testing.assert_allclose(model.khatri_rao_gram_matvec(A, X, xi, w), H @ xi, atol=10 * tol * (1 + np.abs(xi).max()))
+    stack = model.khatri_rao_gram(A[:, None, :], X)  # one (m, m) matrix per row of A
+    for nu in range(A.shape[0]):
+        np.testing.assert_allclose(stack[nu], model.khatri_rao_gram(A[nu:nu + 1], X), atol=tol)
+    down = model.khatri_rao_gram(None, X, gram=X.T @ X, AtA=A.T @ A - A[:1].T @ A[:1])
+    np.testing.assert_allclose(down, model.khatri_rao_gram(A[1:], X), atol=tol)

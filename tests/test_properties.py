@@ -169,3 +169,71 @@ def test_zeta0_floor_violation_is_reported():
     d2 = type(d)(X=d.X, W0=d.W0, z0=z0, y=d.y)
     r = registry()[5].check(CheckContext.of(d2, PAPER))
     assert r.eq == "24" and r.status is Status.VIOLATED and r.details["zeta0"] == 1e-6
+
+
+# ---- issue 9: witness recomputation, Profile as data, the check context -------------------------
+WITNESS_ARGS = {"19": ("X",), "20": ("X",), "21": ("X",), "22": ("W0",), "23": ("W0", "z0"),
+                "25": ("W0", "X"), "26": ("W0", "X"), "27": ("W0", "X", "z0"), "28": ("W0", "X")}
+
+
+@pytest.mark.parametrize("profile", ["paper", "sharp"])
+def test_every_witness_recomputes_from_the_arrays_alone(profile):
+    from qrcheck.properties import p24, p30
+
+    d = make_draw(n=6, S=40, m=6, seed=7)  # (30) applies with S* > 0 under paper
+    ctx = CheckContext.of(d, load_profile(profile))
+    arrays = {"X": d.X, "W0": d.W0, "z0": d.z0}
+    seen = set()
+    for c in registry():
+        r = c.check(ctx)
+        if r.witness is None or r.statistic is None:
+            continue
+        mod = __import__(f"qrcheck.properties.p{c.eq}", fromlist=["witness_value"])
+        if c.eq == "30":
+            v = p30.witness_value(d.X, d.W0, p24.Gamma0(ctx), r.witness)
+        else:
+            v = mod.witness_value(*(arrays[a] for a in WITNESS_ARGS[c.eq]), r.witness)
+        assert v == pytest.approx(r.statistic, rel=1e-9, abs=1e-9), c.eq
+        seen.add(c.eq)
+    assert seen >= {"19", "20", "22", "23", "25", "26", "27", "28"}
+
+
+def test_profiles_are_data_and_round_trip_through_json():
+    import json
+
+    from qrcheck.profiles import SHARP, Profile, TailCount, TailRule
+
+    for prof in (PAPER, SHARP):
+        d = json.loads(json.dumps(prof.to_json()))
+        assert Profile.from_json(d) == prof and Profile.from_json(d).to_json() == d
+    assert SHARP.rule("19") == TailRule("19", SHARP.rule("19").formula)
+    assert isinstance(SHARP.n_star, TailCount) and SHARP.n_star.eq == "21" and SHARP.S_star.eq == "30"
+    for rule in [*SHARP.threshold.values(), SHARP.n_star, SHARP.S_star]:  # no callables anywhere
+        assert not any(callable(v) for v in vars(rule).values()), rule
+
+
+def test_tail_rules_have_one_return_type_each():
+    from qrcheck.profiles import SHARP
+    from qrcheck.properties import p21, p30
+
+    ctx = CheckContext.of(make_draw(n=10, S=900, m=40, seed=0), SHARP)
+    for c in registry():
+        r = SHARP.threshold.get(c.eq)
+        if r is not None and not isinstance(r, Rule):
+            assert type(c.tail_threshold(ctx, 1e-4)) is float, c.eq
+    assert type(p21.n_star(ctx)) is int and type(p30.S_star(ctx)) is int
+    with pytest.raises(Exception, match="no tail-bound"):
+        registry()[6].tail_threshold(ctx, 1e-3)  # (25) has none
+
+
+def test_check_context_is_thin_and_quantities_are_pure():
+    from qrcheck.quantities import Quantities
+    from qrcheck.search import Effort
+
+    d = make_draw(n=8, S=30, m=12, seed=3)
+    q = Quantities.of(d)
+    assert not any(hasattr(q, a) for a in ("profile", "effort", "Gamma0", "zeta0", "threshold"))
+    a = CheckContext(q, PAPER, Effort(), seed=d.seed)
+    b = CheckContext.of(d, PAPER)
+    assert [c.check(a).to_json() for c in registry()] == [c.check(b).to_json() for c in registry()]
+    assert a.memo("k", lambda: [1]) is a.memo("k", lambda: [2])

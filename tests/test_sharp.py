@@ -189,6 +189,7 @@ def test_planted_cluster_violates_20_and_19_under_sharp_via_the_cli(tmp_path):
 
 def test_planted_slab_violates_21_under_sharp():
     pl = planted.with_slab(make_draw(n=10, S=20, m=400, seed=3), 120, rng=np.random.default_rng(3))
+    assert pl.draw.sources["X"] == "derived" and pl.draw.sources.get("W0", "sampled") == "sampled"
     ctx = CheckContext.of(pl.draw, SHARP)
     r = get("21").check(ctx)
     assert r.status is Status.VIOLATED and r.details["n_star"] <= 120

@@ -18,10 +18,11 @@ from ..results import Sense
 
 
 def witness_value(W0: np.ndarray, X: np.ndarray, witness: dict) -> float:
-    """k / (S R + 1) at the witness (j, k, R), after checking that #{nu : |(W0 X)_{nu j}| <= R} >= k."""
+    """k / (S R + 1) at the witness (j, k, R), after checking that #{nu : |(W0 X)_{nu j}| <= R} >= k
+    (up to rounding: R is a float64 entry of W0 X, recomputed here as a matrix-vector product)."""
     col = np.abs(W0 @ X[:, witness["j"]])
     k, R = int(witness["k"]), float(witness["R"])
-    if np.count_nonzero(col <= R) < k:
+    if np.count_nonzero(col <= R * (1.0 + 1e-12) + 1e-300) < k:
         raise ValueError(f"(28) witness: fewer than k = {k} entries of column {witness['j']} are <= R")
     return k / (W0.shape[0] * R + 1.0)
 
