@@ -111,7 +111,7 @@ def verify(
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
     from .certificate import CertificateError, write_certificate
-    from .context import effort_from
+    from .search import effort_from
     from .verify import VerifyConfig, verify as run_verify
 
     try:
@@ -181,7 +181,7 @@ def verify(
         if outcome.gd is None or outcome.gd.changed is None:
             err.print(f"gradient descent did not run: no graph written to {export_graph}", highlight=False)
         else:
-            from .gd import write_change_graph
+            from .gd_report import write_change_graph
 
             write_change_graph(outcome.gd.changed, export_graph)
             out.print(f"activation-change graph D (|D| = {outcome.gd.D}) written to {export_graph}",
@@ -382,7 +382,7 @@ def sweep(
     figures: FiguresOpt = True,
 ) -> None:
     """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/."""
-    from .context import effort_from
+    from .search import effort_from
     from .experiments import paper_eta_w, parse_int_list, plan_grid, rebuild_outputs
     from .verify import VerifyConfig
 
@@ -420,7 +420,7 @@ def reproduce(
     figures: FiguresOpt = True,
 ) -> None:
     """Rerun the paper's Table 1, Table 2 or local-labels experiment and compare with its published ranges."""
-    from .context import effort_from
+    from .search import effort_from
     from .experiments import QUANTITIES, reproduce_plan, write_comparison
     from .verify import VerifyConfig
 

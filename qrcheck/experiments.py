@@ -39,7 +39,7 @@ import numpy as np
 
 from . import InputError
 from .certificate import CertificateError, dumps, read_certificate, validate, write_atomic
-from .gd import paper_eta_w  # the text's rule: 1e-3; 5e-4 (S = 500), 2e-4 (S = 1000) when m >= 900
+from .rates import paper_eta_w  # the text's rule: 1e-3; 5e-4 (S = 500), 2e-4 (S = 1000) when m >= 900
 from .verify import VerifyConfig, verify
 
 PROPERTY_EQS = tuple(str(e) for e in range(19, 31))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -12,25 +11,30 @@ import numpy as np
 import scipy
 
 from . import InputError, __version__
-from .context import Context, Effort
+from .search import Effort
 from .draw import Draw, make_draw
 from .gd import GDConfig, GDResult, run_gd
 from .profiles import Profile, load_profile
-from .properties import registry
+from .properties import CheckContext, registry
+from .properties.p21 import n_star as n_star_of
 from .regime import Case, choose_case, classify, required_properties
 from .regime import report as regime_report
 from .results import PropertyResult, Status
-from .certificate.io import SCHEMA_ID, sha256_of
+from .certificate.records import (DEFAULT_M, DEFAULT_N, DEFAULT_S, Certificate, GDRecord, Parameters,
+                                  PropertyRecord, Provenance, Regime, Verdict, inputs_of)
 from .draw import random_stream_fingerprint
 
 
 @dataclass(frozen=True)
 class VerifyConfig:
-    """Everything ``qrcheck verify`` takes (CONTRACT defaults, paper Section 4)."""
+    """Everything ``qrcheck verify`` takes (CONTRACT defaults, paper Section 4). The run's
+    parameters proper are :meth:`parameters` (:class:`qrcheck.certificate.records.Parameters`, the
+    one home of their defaults and validation); the rest says where the arrays come from and how
+    hard the searches try."""
 
-    n: int | None = 100
-    S: int | None = 500
-    m: int | None = 300
+    n: int | None = DEFAULT_N
+    S: int | None = DEFAULT_S
+    m: int | None = DEFAULT_M
     seed: int = 0
     X: str | None = None
     W0: str | None = None
@@ -50,21 +54,30 @@ class VerifyConfig:
     normalize: bool = False
     effort: Effort = field(default_factory=Effort)
 
+    def parameters(self, draw: Draw | None = None, profile_name: str | None = None) -> Parameters:
+        """The run's :class:`Parameters`: sizes, seed, z_dist, labels and ``normalized`` from
+        ``draw`` when given (arrays loaded from files fix them), the rest from this config."""
+        src = draw if draw is not None else self
+        return Parameters(n=src.n, S=src.S, m=src.m, seed=src.seed, eta_w=self.eta_w, eta_z=self.eta_z,
+                          profile=profile_name or self.profile, z_dist=src.z_dist, labels=src.labels,
+                          tol=self.tol, max_steps=self.max_steps, track_every=self.track_every,
+                          require=self.require, normalized=draw.normalized if draw is not None else self.normalize,
+                          force=self.force, no_gd=self.no_gd)
+
+    @classmethod
+    def from_parameters(cls, p: Parameters, effort: Effort | None = None) -> "VerifyConfig":
+        """The config that repeats a run of parameters ``p`` (sampled arrays)."""
+        return cls(n=p.n, S=p.S, m=p.m, seed=p.seed, z_dist=p.z_dist, labels=p.labels, profile=p.profile,
+                   eta_w=p.eta_w, eta_z=p.eta_z, tol=p.tol, max_steps=p.max_steps, no_gd=p.no_gd, force=p.force,
+                   require=p.require, track_every=p.track_every, normalize=p.normalized,
+                   effort=effort if effort is not None else Effort())
+
+    def verify_command(self) -> list[str]:
+        """The ``qrcheck verify`` command line that repeats this run (sampled arrays)."""
+        return self.parameters().verify_command(self.effort.to_dict())
+
     def validate(self) -> None:
-        for name in ("eta_w", "eta_z", "tol"):
-            v = getattr(self, name)
-            if not np.isfinite(v) or v < 0:
-                raise InputError(f"--{name.replace('_', '-')} must be a finite number >= 0, got {v}")
-        if self.eta_w + self.eta_z <= 0 and not self.no_gd:
-            raise InputError("--eta-w + --eta-z must be > 0 (or pass --no-gd)")
-        if self.tol <= 0:
-            raise InputError(f"--tol must be > 0, got {self.tol}")
-        if self.max_steps < 0:
-            raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
-        if self.track_every < 0:
-            raise InputError(f"--track-every must be >= 0, got {self.track_every}")
-        if self.require not in ("regime", "all", "none"):
-            raise InputError(f"--require must be regime, all or none, got {self.require!r}")
+        self.parameters().validate()
         e = self.effort
         if e.subset_samples < 0 or e.restarts < 1 or e.iterations < 1:
             raise InputError("search effort must have subset_samples >= 0, restarts >= 1, iterations >= 1")
@@ -74,29 +87,37 @@ class VerifyConfig:
 
 @dataclass(frozen=True)
 class VerifyOutcome:
-    """Result of a verify run: the certificate and the objects it was built from."""
+    """Result of a verify run: the typed :class:`Certificate` (the one source of truth) and what
+    callers need beyond it: the typed property results, the regime's case, the GD result with its
+    arrays (W_T, z_T, D) and the draw."""
 
-    certificate: dict
+    certificate: Certificate
     results: tuple[PropertyResult, ...]
     case: Case
-    required: tuple[str, ...]
     gd: GDResult | None
-    exit_code: int
     draw: Draw | None = None
 
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.certificate.required
 
-def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> dict:
+    @property
+    def exit_code(self) -> int:
+        return self.certificate.exit_code
+
+
+def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> Provenance:
     try:
         blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[union-attr]
         blas = {"name": blas.get("name"), "version": blas.get("version"),
                 "configuration": blas.get("openblas configuration")}
     except Exception:  # noqa: BLE001 - older numpy has no dict mode
         blas = {"name": None, "version": None, "configuration": None}
-    return {"qrcheck": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "blas": blas, "platform": platform.platform(),
-            "command": list(command) if command is not None else list(sys.argv),
-            "profile": profile.to_dict(), "search_effort": effort.to_dict(),
-            "random_stream": random_stream_fingerprint()}
+    return Provenance(qrcheck=__version__, python=platform.python_version(), numpy=np.__version__,
+                      scipy=scipy.__version__, blas=blas, platform=platform.platform(),
+                      command=list(command) if command is not None else list(sys.argv),
+                      profile=profile.to_dict(), search_effort=effort.to_dict(),
+                      random_stream=random_stream_fingerprint())
 
 
 def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = None,
@@ -109,7 +130,7 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     if draw is None:
         draw = make_draw(n=cfg.n, S=cfg.S, m=cfg.m, seed=cfg.seed, z_dist=cfg.z_dist, labels=cfg.labels,
                          X=cfg.X, W0=cfg.W0, z0=cfg.z0, y=cfg.y, normalize=cfg.normalize)
-    ctx = Context(draw, profile, cfg.effort, on_search=on_search)
+    ctx = CheckContext.of(draw, profile, cfg.effort, on_search=on_search)
     results = []
     for checker in registry():
         if on_check:
@@ -122,63 +143,34 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     violated = [r.eq for r in results if r.eq in required and r.status is Status.VIOLATED]
 
     gd_result: GDResult | None = None
+    plural = "y" if len(violated) == 1 else "ies"
     if cfg.no_gd:
-        gd_json = {"ran": False, "status": "not_run", "reason": "--no-gd"}
+        gd = GDRecord.not_run("--no-gd", certified=not violated)
     elif violated and not cfg.force:
-        gd_json = {"ran": False, "status": "not_run",
-                   "reason": "required propert" + ("y" if len(violated) == 1 else "ies") + " violated: "
-                             + ", ".join(f"({e})" for e in violated)}
+        gd = GDRecord.not_run(f"required propert{plural} violated: " + ", ".join(f"({e})" for e in violated),
+                              certified=False)
     else:
         gd_result = run_gd(draw.X, draw.W0, draw.z0, draw.y,
                            GDConfig(cfg.eta_w, cfg.eta_z, cfg.tol, cfg.max_steps, cfg.track_every),
-                           progress=on_gd, n_star=profile.n_star_for(ctx))
-        gd_json = gd_result.to_json()
+                           progress=on_gd, n_star=n_star_of(ctx))
         if violated:
-            gd_json["reason"] = "--force: run despite violated required properties " + ", ".join(violated)
+            reason = "--force: run despite violated required properties " + ", ".join(violated)
         elif cfg.require == "none":
-            gd_json["reason"] = "--require none: no property required"
+            reason = "--require none: no property required"
         else:
-            gd_json["reason"] = (f"every property required by --require {cfg.require} holds"
-                                 + (f" (case ({choose_case(case, all_violated)}))" if cfg.require == "regime" else ""))
-    for k in ("T", "final_error", "kappa_H", "D", "W_distance", "z_distance", "wall_seconds",
-              "seconds_per_step"):
-        gd_json.setdefault(k, None)
-    gd_json["certified"] = not violated
+            reason = (f"every property required by --require {cfg.require} holds"
+                      + (f" (case ({choose_case(case, all_violated)}))" if cfg.require == "regime" else ""))
+        gd = GDRecord.from_result(gd_result, reason, certified=not violated)
 
-    failed_gd = gd_result is not None and gd_result.status != "converged"
-    if violated:
-        verdict = ("fail: required propert" + ("y" if len(violated) == 1 else "ies") + " violated "
-                   + ", ".join(f"({e})" for e in violated))
-        if gd_result is not None:
-            verdict += f"; gradient descent (forced) {gd_result.status}"
-    elif failed_gd:
-        verdict = f"fail: gradient descent {gd_result.status} after T = {gd_result.T} steps"
-    elif gd_result is None:
-        verdict = "pass: every required property holds; gradient descent not run"
-    else:
-        verdict = f"pass: every required property holds; gradient descent converged in T = {gd_result.T} steps"
-    if not case.theorem_applies:
-        why = [w for w, bad in (("rates outside (15)", not case.rates_ok),
-                                ("m > o~(S)", not case.condition("m_S").holds),
-                                ("no case (16)-(18) holds", not case.applicable)) if bad]
-        verdict += f" (outside Theorem 2.3: {'; '.join(why)}; nearest case ({case.case}))"
-    exit_code = 1 if (violated or failed_gd) else 0
-
-    cert = {
-        "schema": SCHEMA_ID,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "parameters": {"n": draw.n, "S": draw.S, "m": draw.m, "seed": draw.seed, "eta_w": cfg.eta_w,
-                       "eta_z": cfg.eta_z, "profile": profile.name, "z_dist": draw.z_dist,
-                       "labels": draw.labels, "tol": cfg.tol, "max_steps": cfg.max_steps, "track_every": cfg.track_every,
-                       "require": cfg.require, "normalized": draw.normalized, "force": cfg.force,
-                       "no_gd": cfg.no_gd},
-        "inputs": {k: {"sha256": sha256_of(a), "shape": list(a.shape), "dtype": "float64",
-                       "source": draw.sources.get(k, "sampled")} for k, a in draw.arrays().items()},
-        "properties": {r.eq: r.to_json() for r in results},
-        "required": list(required),
-        "regime": regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json(),
-        "gd": gd_json,
-        "verdict": verdict,
-        "provenance": provenance(command, profile, cfg.effort),
-    }
-    return VerifyOutcome(cert, results, case, required, gd_result, exit_code, draw)
+    cert = Certificate(
+        parameters=cfg.parameters(draw, profile.name),
+        inputs=inputs_of(draw),
+        properties={r.eq: PropertyRecord.from_result(r) for r in results},
+        required=tuple(required),
+        regime=Regime.from_json(regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json()),
+        gd=gd,
+        verdict=Verdict.decide(tuple(violated), gd, case),
+        provenance=provenance(command, profile, cfg.effort),
+        data=draw.arrays(),
+    )
+    return VerifyOutcome(cert, results, case, gd_result, draw)

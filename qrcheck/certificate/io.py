@@ -35,9 +35,9 @@ import numpy as np
 
 from .. import InputError
 
-SCHEMA_ID = "qrcheck.certificate/1"
+SCHEMA_ID = "qrcheck.certificate/2"
 SCHEMA_IDS = ("qrcheck.certificate/1", "qrcheck.certificate/2")
-SCHEMA_FILE = "qrcheck.certificate.1.json"
+SCHEMA_FILE = "qrcheck.certificate.2.json"
 
 
 def schema_file(schema_id: str = SCHEMA_ID) -> str:
@@ -69,8 +69,9 @@ def sha256_of(a: np.ndarray) -> str:
 
 
 def clean(obj: Any) -> Any:
-    """JSON-ready copy: numpy scalars to Python, non-finite floats to None, tuples to lists."""
-    if isinstance(obj, dict):
+    """JSON-ready copy: mappings to dicts, numpy scalars to Python, non-finite floats to None,
+    tuples to lists."""
+    if isinstance(obj, Mapping):
         return {str(k): clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [clean(v) for v in obj]
@@ -97,8 +98,8 @@ def dumps(cert: Any) -> str:
 def is_volatile(key: str) -> bool:
     """Keys whose values legitimately differ between two identical runs: the creation time and
     every timing field (any key containing ``seconds``: ``gd.wall_seconds``, ``gd.seconds_per_step``,
-    search timings)."""
-    return key == "created" or "seconds" in key
+    search timings) and memory measurements (any key containing ``rss``: ``gd.peak_rss_bytes``)."""
+    return key == "created" or "seconds" in key or "rss" in key
 
 
 def strip_volatile(obj: Any) -> Any:

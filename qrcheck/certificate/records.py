@@ -1,0 +1,587 @@
+"""The typed certificate: frozen records with ``to_json``/``from_json`` (CONTRACT, "Certificate keys").
+
+:class:`Certificate` is the one in-memory form of a ``qrcheck verify`` result; its JSON form is the
+CONTRACT dict, checked against the schema of :mod:`qrcheck.certificate.io` by :meth:`Certificate.validate`
+(which :meth:`Certificate.to_json` and :meth:`Certificate.from_json` call). ``from_json(c.to_json())
+== c`` holds, and ``Certificate.from_json(d).to_json()`` reproduces every key of a certificate
+written by this release.
+
+The top level is typed; the open-ended parts (a property's ``details`` and ``witness``, the regime's
+conditions, the extra GD bookkeeping, provenance's BLAS build) are kept as immutable JSON values
+(:class:`Frozen` mappings, tuples for lists), see :func:`freeze` and :func:`thaw`.
+
+:class:`Parameters` is the one list of a run's parameters: the certificate's ``parameters``, a
+sweep's run and error records and the equivalent ``qrcheck verify`` command line all derive from it,
+and it holds the (n, S, m) defaults and the validation of the rates.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from .. import InputError
+from ..results import PropertyResult, Sense, Status
+from . import io
+
+PROPERTY_EQS = tuple(str(e) for e in range(19, 31))
+# CONTRACT defaults (paper Section 4): the design card n = 100, S = 500, m = 300
+DEFAULT_N, DEFAULT_S, DEFAULT_M = 100, 500, 300
+SOURCES = ("sampled", "file", "memory", "derived")
+
+
+# ---- immutable JSON values ------------------------------------------------------------------
+class Frozen(Mapping[str, Any]):
+    """An immutable JSON object (a read-only mapping whose values are frozen too)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: Mapping[str, Any] = ()):
+        object.__setattr__(self, "_d", {str(k): freeze(v) for k, v in dict(d).items()})
+
+    def __getitem__(self, k: str) -> Any:
+        return self._d[k]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._d == dict(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted((k, _hashable(v)) for k, v in self._d.items())))
+
+    def __setattr__(self, *_):
+        raise AttributeError("Frozen is immutable")
+
+    def __repr__(self) -> str:
+        return f"Frozen({self._d!r})"
+
+
+def _hashable(v: Any) -> Any:
+    return tuple(_hashable(x) for x in v) if isinstance(v, tuple) else v
+
+
+def freeze(obj: Any) -> Any:
+    """An immutable copy of a JSON-like value: dicts -> :class:`Frozen`, lists -> tuples, numpy
+    scalars and arrays -> Python values, non-finite floats -> None (as the JSON form has them)."""
+    if isinstance(obj, Frozen):
+        return obj
+    if isinstance(obj, Mapping):
+        return Frozen(obj)
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return tuple(freeze(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj))
+    return io.clean(obj)
+
+
+def thaw(obj: Any) -> Any:
+    """The JSON form (dicts and lists) of a :func:`freeze` d value."""
+    if isinstance(obj, Mapping):
+        return {k: thaw(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [thaw(v) for v in obj]
+    return obj
+
+
+def _num(x: Any) -> float | int | None:
+    """A finite number (an int stays an int), or None (NaN and inf become null in JSON)."""
+    if x is None:
+        return None
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return int(x)
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _int(x: Any) -> int | None:
+    return None if x is None else int(x)
+
+
+# ---- parameters -----------------------------------------------------------------------------
+def check_rates(eta_w: float, eta_z: float, tol: float, *, no_gd: bool = False) -> None:
+    """Validate the rates and tolerance of (12) as ``verify`` does; one-line :class:`InputError`."""
+    for name, v in (("eta_w", eta_w), ("eta_z", eta_z), ("tol", tol)):
+        if not np.isfinite(v) or v < 0:
+            raise InputError(f"--{name.replace('_', '-')} must be a finite number >= 0, got {v}")
+    if eta_w + eta_z <= 0 and not no_gd:
+        raise InputError("--eta-w + --eta-z must be > 0 (or pass --no-gd)")
+    if tol <= 0:
+        raise InputError(f"--tol must be > 0, got {tol}")
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The parameters of one verify run (certificate ``parameters``; CONTRACT keys first).
+
+    n, S, m : sizes (X is n x m, W0 is S x n). seed : base seed of the sampled arrays.
+    eta_w, eta_z, tol, max_steps, track_every : gradient descent (12). profile : the threshold
+    profile's name (a built-in name, or a profile file's ``name``). z_dist, labels : how z0 and y
+    are (or would have been) sampled. require, force, no_gd : gating. normalized : X's columns
+    were rescaled to unit norm.
+    """
+
+    n: int = DEFAULT_N
+    S: int = DEFAULT_S
+    m: int = DEFAULT_M
+    seed: int = 0
+    eta_w: float = 1e-3
+    eta_z: float = 0.0
+    profile: str = "paper"
+    z_dist: str = "rademacher"
+    labels: str = "gaussian"
+    tol: float = 1e-3
+    max_steps: int = 100_000
+    track_every: int = 0
+    require: str = "regime"
+    normalized: bool = False
+    force: bool = False
+    no_gd: bool = False
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` (one line) on bad rates, tolerance, step counts or gating."""
+        check_rates(self.eta_w, self.eta_z, self.tol, no_gd=self.no_gd)
+        if self.max_steps < 0:
+            raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
+        if self.track_every < 0:
+            raise InputError(f"--track-every must be >= 0, got {self.track_every}")
+        if self.require not in ("regime", "all", "none"):
+            raise InputError(f"--require must be regime, all or none, got {self.require!r}")
+
+    def to_json(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Parameters":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def mismatch(self, other: "Parameters") -> str | None:
+        """The first parameter in which ``other`` differs from ``self`` (``"k = a there, b here"``)."""
+        for f in fields(self):
+            here, there = getattr(self, f.name), getattr(other, f.name)
+            if here != there:
+                return f"{f.name} = {there!r} there, {here!r} here"
+        return None
+
+    def verify_command(self, effort: Mapping[str, Any] | None = None, profile: str | None = None) -> list[str]:
+        """The ``qrcheck verify`` command line that repeats this run (``effort``: the search effort's
+        ``to_dict``; ``profile``: the ``--profile`` argument when it is a file, not a name)."""
+        cmd = ["qrcheck", "verify", "--n", str(self.n), "--S", str(self.S), "--m", str(self.m),
+               "--seed", str(self.seed), "--z-dist", self.z_dist, "--profile", profile or self.profile,
+               "--eta-w", repr(self.eta_w), "--eta-z", repr(self.eta_z), "--labels", self.labels,
+               "--tol", repr(self.tol), "--max-steps", str(self.max_steps), "--require", self.require]
+        if effort is not None:
+            cmd += ["--subset-samples", str(effort["subset_samples"]), "--restarts", str(effort["restarts"]),
+                    "--iterations", str(effort["iterations"])]
+            if effort.get("time_budget") is not None:
+                cmd += ["--time-budget", repr(effort["time_budget"])]
+        if self.track_every:
+            cmd += ["--track-every", str(self.track_every)]
+        cmd += [flag for flag, on in (("--no-gd", self.no_gd), ("--force", self.force),
+                                      ("--normalize", self.normalized)) if on]
+        return cmd
+
+
+# ---- inputs ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InputRecord:
+    """CONTRACT ``inputs.<name>``: digest of the C-order little-endian float64 bytes, shape, source."""
+
+    sha256: str
+    shape: tuple[int, ...]
+    source: str = "sampled"
+    dtype: str = "float64"
+
+    @classmethod
+    def of(cls, a: np.ndarray, source: str = "sampled") -> "InputRecord":
+        if source not in SOURCES:
+            raise ValueError(f"unknown input source {source!r}; expected one of {', '.join(SOURCES)}")
+        return cls(io.sha256_of(a), tuple(int(s) for s in np.shape(a)), source)
+
+    def to_json(self) -> dict:
+        return {"sha256": self.sha256, "shape": list(self.shape), "dtype": self.dtype, "source": self.source}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "InputRecord":
+        return cls(d["sha256"], tuple(d["shape"]), d["source"], d.get("dtype", "float64"))
+
+
+def inputs_of(draw) -> dict[str, InputRecord]:
+    """The ``inputs`` records of a :class:`qrcheck.draw.Draw` (its arrays and per-array sources)."""
+    return {k: InputRecord.of(a, draw.sources.get(k, "sampled")) for k, a in draw.arrays().items()}
+
+
+@dataclass(frozen=True)
+class ArraysRecord:
+    """``arrays``: the embedded ``CERT.arrays.npz`` beside the certificate and its sha256."""
+
+    file: str
+    sha256: str
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "sha256": self.sha256}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "ArraysRecord":
+        return cls(d["file"], d["sha256"])
+
+
+# ---- properties -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PropertyRecord:
+    """``properties["NN"]``: status, statistic, threshold (C * L^p * g), method, the enclosure
+    ``[lower, upper]`` (written where either is known), witness, details."""
+
+    eq: str
+    name: str
+    status: Status
+    sense: Sense
+    statistic: float | None
+    threshold: float | None
+    method: str
+    lower: float | None = None
+    upper: float | None = None
+    C: float | None = None
+    p: float | None = None
+    g: float | None = None
+    g_formula: str = ""
+    witness: Frozen | None = None
+    details: Frozen = field(default_factory=Frozen)
+
+    def __post_init__(self) -> None:
+        for k in ("statistic", "threshold", "lower", "upper", "C", "p", "g"):
+            object.__setattr__(self, k, _num(getattr(self, k)))
+        object.__setattr__(self, "status", Status(self.status))
+        object.__setattr__(self, "sense", Sense(self.sense))
+        object.__setattr__(self, "details", freeze(self.details or {}))
+        if self.witness is not None:
+            object.__setattr__(self, "witness", freeze(self.witness))
+
+    @property
+    def empirical_constant(self) -> float | None:
+        """statistic / g (how far the data sits from the scale of the bound)."""
+        if self.statistic is None or not self.g:
+            return None
+        return _num(self.statistic / self.g)
+
+    @classmethod
+    def from_result(cls, r: PropertyResult) -> "PropertyRecord":
+        return cls(r.eq, r.name, r.status, r.sense, r.statistic, r.threshold, r.method, r.lower, r.upper,
+                   r.C, r.p, r.g, r.g_formula, r.witness, r.details)
+
+    def to_json(self) -> dict:
+        d = {"status": self.status.value, "statistic": self.statistic, "threshold": self.threshold,
+             "method": self.method, "sense": self.sense.value, "name": self.name,
+             "empirical_constant": self.empirical_constant,
+             "rule": {"C": self.C, "p": self.p, "g": self.g, "g_formula": self.g_formula},
+             "details": thaw(self.details)}
+        if self.lower is not None or self.upper is not None:
+            d["lower"], d["upper"] = self.lower, self.upper
+        if self.witness is not None:
+            d["witness"] = thaw(self.witness)
+        return d
+
+    @classmethod
+    def from_json(cls, eq: str, d: Mapping[str, Any]) -> "PropertyRecord":
+        rule = d.get("rule") or {}
+        return cls(str(eq), d.get("name", ""), Status(d["status"]), Sense(d.get("sense", "<=")),
+                   d["statistic"], d["threshold"], d["method"], d.get("lower"), d.get("upper"),
+                   rule.get("C"), rule.get("p"), rule.get("g"), rule.get("g_formula", ""),
+                   d.get("witness"), d.get("details") or {})
+
+
+# ---- gradient descent -----------------------------------------------------------------------
+GD_KEYS = ("T", "final_error", "kappa_H", "D", "W_distance", "z_distance", "wall_seconds", "seconds_per_step")
+
+
+@dataclass(frozen=True)
+class GDRecord:
+    """``gd``: the CONTRACT keys of (12), why it ran (or not), and ``extras`` (the trajectory,
+    checkpoints, the activation-change set D of Appendix D, lambda_min's; :meth:`GDResult.to_json`).
+
+    certified : every required property holds (GD ran on a certified draw, not under ``--force``).
+    """
+
+    ran: bool
+    status: str
+    reason: str
+    certified: bool
+    T: int | None = None
+    final_error: float | None = None
+    kappa_H: float | None = None
+    D: int | None = None
+    W_distance: float | None = None
+    z_distance: float | None = None
+    wall_seconds: float | None = None
+    seconds_per_step: float | None = None
+    extras: Frozen = field(default_factory=Frozen)
+
+    def __post_init__(self) -> None:
+        from ..gd import GDStatus
+
+        object.__setattr__(self, "status", "not_run" if self.status == "not_run" else GDStatus(self.status))
+        for k in ("final_error", "kappa_H", "W_distance", "z_distance", "wall_seconds", "seconds_per_step"):
+            object.__setattr__(self, k, _num(getattr(self, k)))
+        for k in ("T", "D"):
+            object.__setattr__(self, k, _int(getattr(self, k)))
+        object.__setattr__(self, "extras", freeze(self.extras or {}))
+
+    @property
+    def converged(self) -> bool:
+        return self.ran and self.status == "converged"
+
+    @classmethod
+    def not_run(cls, reason: str, certified: bool) -> "GDRecord":
+        """The record of a GD phase that did not run (``--no-gd``, or a required property violated)."""
+        return cls(False, "not_run", reason, certified)
+
+    @classmethod
+    def from_result(cls, result, reason: str, certified: bool) -> "GDRecord":
+        """From a :class:`qrcheck.gd.GDResult`."""
+        return cls.from_json({**result.to_json(), "reason": reason, "certified": certified})
+
+    def to_json(self) -> dict:
+        d = {"ran": self.ran, "status": str(self.status), **{k: getattr(self, k) for k in GD_KEYS},
+             **thaw(self.extras), "reason": self.reason, "certified": self.certified}
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "GDRecord":
+        fixed = {"ran", "status", "reason", "certified", *GD_KEYS}
+        return cls(bool(d["ran"]), d["status"], d.get("reason", ""), bool(d.get("certified", False)),
+                   **{k: d.get(k) for k in GD_KEYS}, extras={k: v for k, v in d.items() if k not in fixed})
+
+
+# ---- regime, provenance, verdict ------------------------------------------------------------
+@dataclass(frozen=True)
+class Regime:
+    """``regime``: the case (16)/(17)/(18) the run is reported under, whether Theorem 2.3 applies,
+    L = ln(nS), and the rest of :meth:`qrcheck.regime.RegimeReport.to_json` under ``extras``."""
+
+    case: str
+    theorem_applies: bool
+    L: float | None = None
+    extras: Frozen = field(default_factory=Frozen)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "L", _num(self.L))
+        object.__setattr__(self, "extras", freeze(self.extras or {}))
+
+    def to_json(self) -> dict:
+        return {"case": self.case, "theorem_applies": self.theorem_applies, "L": self.L, **thaw(self.extras)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Regime":
+        return cls(d["case"], bool(d["theorem_applies"]), d.get("L"),
+                   {k: v for k, v in d.items() if k not in ("case", "theorem_applies", "L")})
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """``provenance``: versions, BLAS build, platform, the command, the profile's full content,
+    the search effort and the random-stream fingerprint (:func:`qrcheck.draw.random_stream_fingerprint`)."""
+
+    qrcheck: str
+    python: str
+    numpy: str
+    scipy: str
+    blas: Frozen
+    platform: str
+    command: tuple[str, ...]
+    profile: Frozen
+    search_effort: Frozen
+    random_stream: str | None = None
+    extras: Frozen = field(default_factory=Frozen)
+
+    def __post_init__(self) -> None:
+        for k in ("blas", "profile", "search_effort", "extras"):
+            object.__setattr__(self, k, freeze(getattr(self, k) or {}))
+        object.__setattr__(self, "command", tuple(str(c) for c in self.command))
+
+    _FIXED = ("qrcheck", "python", "numpy", "scipy", "blas", "platform", "command", "profile", "search_effort",
+              "random_stream")
+
+    def to_json(self) -> dict:
+        d = {k: thaw(getattr(self, k)) for k in self._FIXED}
+        if self.random_stream is None:
+            del d["random_stream"]
+        return {**d, **thaw(self.extras)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Provenance":
+        return cls(**{k: d.get(k) for k in cls._FIXED},
+                   extras={k: v for k, v in d.items() if k not in cls._FIXED})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``verdict``: the outcome in words, starting ``pass:`` or ``fail:``."""
+
+    text: str
+
+    @property
+    def passed(self) -> bool:
+        return self.text.startswith("pass:")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def decide(cls, violated: tuple[str, ...], gd: GDRecord, case) -> "Verdict":
+        """The verdict of a run: ``violated`` the violated required properties, ``gd`` the GD phase,
+        ``case`` the :class:`qrcheck.regime.Case` (a note is added when Theorem 2.3 does not apply)."""
+        plural = "y" if len(violated) == 1 else "ies"
+        if violated:
+            text = f"fail: required propert{plural} violated " + ", ".join(f"({e})" for e in violated)
+            if gd.ran:
+                text += f"; gradient descent (forced) {gd.status}"
+        elif gd.ran and not gd.converged:
+            text = f"fail: gradient descent {gd.status} after T = {gd.T} steps"
+        elif not gd.ran:
+            text = "pass: every required property holds; gradient descent not run"
+        else:
+            text = f"pass: every required property holds; gradient descent converged in T = {gd.T} steps"
+        if not case.theorem_applies:
+            why = [w for w, bad in (("rates outside (15)", not case.rates_ok),
+                                    ("m > o~(S)", not case.condition("m_S").holds),
+                                    ("no case (16)-(18) holds", not case.applicable)) if bad]
+            text += f" (outside Theorem 2.3: {'; '.join(why)}; nearest case ({case.case}))"
+        return cls(text)
+
+
+# ---- the certificate ------------------------------------------------------------------------
+def now_utc() -> str:
+    """The ``created`` stamp: ISO 8601, seconds, UTC offset."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Certificate(Mapping[str, Any]):
+    """One ``qrcheck verify`` result (CONTRACT "Certificate keys"), frozen.
+
+    It is also a read-only mapping over its JSON form (``cert["gd"]["status"]``, ``dict(cert)``),
+    so code written for the CONTRACT dict reads it unchanged; the typed view is the attributes
+    (``cert.gd.status``, ``cert.properties["29"].status``).
+
+    ``properties`` maps "19".."30" to :class:`PropertyRecord`; ``required`` lists the properties
+    whose violation fails the run; ``extras`` keeps any top-level key this release does not type
+    (so reading and re-writing a certificate loses nothing). ``arrays`` is set when the arrays were
+    embedded. The arrays themselves (X, W0, z0, y) travel in memory only, for :meth:`write` with
+    ``embed_arrays=True``; they take no part in equality.
+    """
+
+    parameters: Parameters
+    inputs: Frozen
+    properties: Frozen
+    required: tuple[str, ...]
+    regime: Regime
+    gd: GDRecord
+    verdict: Verdict
+    provenance: Provenance
+    created: str = field(default_factory=now_utc)
+    schema: str = io.SCHEMA_ID
+    arrays: ArraysRecord | None = None
+    extras: Frozen = field(default_factory=Frozen)
+    data: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", Frozen(self.inputs))
+        object.__setattr__(self, "properties", Frozen(self.properties))
+        object.__setattr__(self, "required", tuple(self.required))
+        object.__setattr__(self, "extras", freeze(self.extras or {}))
+
+    @cached_property
+    def _json(self) -> dict:
+        return self.to_json()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._json[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._json)
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+    @property
+    def violated(self) -> tuple[str, ...]:
+        """The required properties whose status is ``violated``, in equation order."""
+        return tuple(e for e in self.properties if e in self.required
+                     and self.properties[e].status is Status.VIOLATED)
+
+    @property
+    def exit_code(self) -> int:
+        """``verify``'s exit code: 1 when a required property is violated or GD ran and did not
+        converge, else 0."""
+        return 1 if self.violated or (self.gd.ran and not self.gd.converged) else 0
+
+    _TYPED = ("schema", "created", "parameters", "inputs", "properties", "required", "regime", "gd", "verdict",
+              "provenance", "arrays")
+
+    def to_json(self, *, validate: bool = True) -> dict:
+        """The CONTRACT dict (JSON types only); schema-checked unless ``validate=False``."""
+        d = {"schema": self.schema, "created": self.created, "parameters": self.parameters.to_json(),
+             "inputs": {k: v.to_json() for k, v in self.inputs.items()},
+             "properties": {k: v.to_json() for k, v in self.properties.items()},
+             "required": list(self.required), "regime": self.regime.to_json(), "gd": self.gd.to_json(),
+             "verdict": self.verdict.text, "provenance": self.provenance.to_json(), **thaw(self.extras)}
+        if self.arrays is not None:
+            d["arrays"] = self.arrays.to_json()
+        d = io.clean(d)
+        if validate:
+            self.validate(d)
+        return d
+
+    @staticmethod
+    def validate(d: Mapping[str, Any]) -> None:
+        """Raise :class:`qrcheck.certificate.io.CertificateError` naming the first schema violation."""
+        io.validate(d)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], *, validate: bool = True) -> "Certificate":
+        """Read the CONTRACT dict (``json.load`` of a certificate, schema /1 or /2) back."""
+        if validate:
+            cls.validate(d)
+        return cls(parameters=Parameters.from_json(d["parameters"]),
+                   inputs={k: InputRecord.from_json(v) for k, v in d["inputs"].items()},
+                   properties={k: PropertyRecord.from_json(k, v) for k, v in d["properties"].items()},
+                   required=tuple(d["required"]), regime=Regime.from_json(d["regime"]),
+                   gd=GDRecord.from_json(d["gd"]), verdict=Verdict(d["verdict"]),
+                   provenance=Provenance.from_json(d["provenance"]), created=d["created"], schema=d["schema"],
+                   arrays=ArraysRecord.from_json(d["arrays"]) if d.get("arrays") is not None else None,
+                   extras={k: v for k, v in d.items() if k not in cls._TYPED})
+
+    @classmethod
+    def read(cls, path: str | Path) -> "Certificate":
+        """Read and schema-check the certificate at ``path`` (:func:`io.read_certificate`)."""
+        return cls.from_json(io.read_certificate(path))
+
+    def dumps(self) -> str:
+        """Canonical JSON text (:func:`io.dumps`)."""
+        return io.dumps(self.to_json())
+
+    def write(self, path: str | Path, embed_arrays: bool = False) -> "Certificate":
+        """Write atomically in canonical form (nothing half-written on failure). With
+        ``embed_arrays``, first write X, W0, z0, y to ``CERT.arrays.npz`` beside it (atomically)
+        and record its name and sha256 under ``arrays``. Returns the certificate as written."""
+        cert = self
+        if embed_arrays:
+            if self.data is None:
+                raise InputError("embed_arrays: this certificate carries no arrays (read from a file?)")
+            npz = io.arrays_path(path)
+            cert = replace(self, arrays=ArraysRecord(npz.name, io.write_npz_atomic(npz, self.data)))
+        try:
+            text = io.dumps(cert.to_json())
+        except io.CertificateError as exc:
+            raise io.CertificateError(f"internal error: {exc}; nothing written") from None
+        io.write_atomic(path, text)
+        return cert
