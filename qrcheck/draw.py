@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Mapping
 
@@ -24,6 +24,11 @@ Labels = Literal["gaussian", "low", "high", "local"]
 Z_DISTS = ("rademacher", "gaussian")
 LABELS = ("gaussian", "low", "high", "local")
 UNIT_NORM_TOL = 1e-6
+# where an array came from (certificate ``inputs.*.source``): sampled from the seed, loaded from a
+# .npy file, given in memory (Python API), or derived from other arrays (a planted defect)
+SOURCES = ("sampled", "file", "memory", "derived")
+# CONTRACT defaults (paper Section 4): the design card n = 100, S = 500, m = 300
+DEFAULT_N, DEFAULT_S, DEFAULT_M = 100, 500, 300
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -44,7 +49,8 @@ class Draw:
     y : (m,) float64, labels.
     seed : base seed of the streams that sampled the arrays not given as files.
     z_dist, labels : how z0 and y were (or would have been) sampled.
-    sources : array name -> ``"sampled"``, ``"file"`` or ``"memory"``.
+    sources : array name -> one of :data:`SOURCES` (``"sampled"``, ``"file"``, ``"memory"``,
+        ``"derived"``); a name not listed was sampled.
     normalized : True when X was loaded and its columns were rescaled to unit norm (``--normalize``).
     """
 
@@ -70,8 +76,27 @@ class Draw:
     def S(self) -> int:
         return self.W0.shape[0]
 
+    def __post_init__(self) -> None:
+        bad = {k: v for k, v in dict(self.sources).items() if k not in STREAMS or v not in SOURCES}
+        if bad:
+            raise ValueError(f"Draw.sources: unknown array or source {bad}; arrays {STREAMS}, sources {SOURCES}")
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {"X": self.X, "W0": self.W0, "z0": self.z0, "y": self.y}
+
+    def source(self, name: str) -> str:
+        """Where array ``name`` came from (:data:`SOURCES`)."""
+        return dict(self.sources).get(name, "sampled")
+
+    def derived(self, **arrays: np.ndarray) -> "Draw":
+        """This draw with ``arrays`` (any of X, W0, z0, y) replaced by arrays computed from it (a
+        planted defect, a projection, ...), each frozen and recorded with source ``"derived"``, so
+        a certificate of the result says truthfully that they were neither sampled nor loaded."""
+        unknown = set(arrays) - set(STREAMS)
+        if unknown:
+            raise ValueError(f"Draw.derived: unknown array(s) {sorted(unknown)}; expected {STREAMS}")
+        frozen = {k: _frozen(a) for k, a in arrays.items()}
+        return replace(self, **frozen, sources={**dict(self.sources), **dict.fromkeys(frozen, "derived")})
 
 
 def random_stream_fingerprint() -> str:
@@ -210,7 +235,7 @@ def _check_finite(name: str, a: np.ndarray) -> None:
         raise InputError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
 
 
-def make_draw(*, n: int | None = 100, S: int | None = 500, m: int | None = 300, seed: int = 0,
+def make_draw(*, n: int | None = DEFAULT_N, S: int | None = DEFAULT_S, m: int | None = DEFAULT_M, seed: int = 0,
               z_dist: str = "rademacher", labels: str = "gaussian",
               X: str | Path | np.ndarray | None = None, W0: str | Path | np.ndarray | None = None,
               z0: str | Path | np.ndarray | None = None, y: str | Path | np.ndarray | None = None,

@@ -112,3 +112,15 @@ def test_non_npy_file_is_an_input_error(tmp_path):
     f.write_text("not numpy")
     with pytest.raises(InputError, match="cannot read"):
         dr.make_draw(n=None, S=3, m=None, X=str(f))
+
+
+def test_derived_arrays_are_frozen_and_recorded_as_derived():
+    d = dr.make_draw(n=4, S=6, m=3, seed=1)
+    X = d.X[:, ::-1].copy()
+    e = d.derived(X=X)
+    assert e.source("X") == "derived" and e.source("W0") == "sampled" and d.source("X") == "sampled"
+    assert not e.X.flags.writeable and np.array_equal(e.X, X)
+    with pytest.raises(ValueError):
+        d.derived(Q=X)
+    with pytest.raises(ValueError):
+        dr.Draw(d.X, d.W0, d.z0, d.y, sources={"X": "web"})

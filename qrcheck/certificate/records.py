@@ -30,10 +30,9 @@ from .. import InputError
 from ..results import PropertyResult, Sense, Status
 from . import io
 
+from ..draw import DEFAULT_M, DEFAULT_N, DEFAULT_S, SOURCES
+
 PROPERTY_EQS = tuple(str(e) for e in range(19, 31))
-# CONTRACT defaults (paper Section 4): the design card n = 100, S = 500, m = 300
-DEFAULT_N, DEFAULT_S, DEFAULT_M = 100, 500, 300
-SOURCES = ("sampled", "file", "memory", "derived")
 
 
 # ---- immutable JSON values ------------------------------------------------------------------
@@ -217,7 +216,7 @@ class InputRecord:
 
 def inputs_of(draw) -> dict[str, InputRecord]:
     """The ``inputs`` records of a :class:`qrcheck.draw.Draw` (its arrays and per-array sources)."""
-    return {k: InputRecord.of(a, draw.sources.get(k, "sampled")) for k, a in draw.arrays().items()}
+    return {k: InputRecord.of(a, draw.source(k)) for k, a in draw.arrays().items()}
 
 
 @dataclass(frozen=True)
