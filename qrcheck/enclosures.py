@@ -158,6 +158,12 @@ class ProductBound:
         """(p, q) elementwise error bound."""
         return up(self.c * np.outer(self.a, self.b) + self.absolute)
 
+    def max(self) -> float:
+        """The largest entry of the radius: c max(a) max(b) + k eta."""
+        if not (self.a.size and self.b.size):
+            return 0.0
+        return up(self.c * float(np.max(self.a)) * float(np.max(self.b)) + self.absolute)
+
     def column_max(self) -> np.ndarray:
         """(q,) max over rows of the radius, per column."""
         return up(self.c * float(np.max(self.a)) * self.b + self.absolute) if self.a.size else \
@@ -215,63 +221,81 @@ class RefinedProduct:
         return self.complete
 
 
-def refined_product(A: np.ndarray, B: np.ndarray, limit: int = EXACT_LIMIT) -> RefinedProduct:
-    """A @ B, A (p, k), B (k, q), with the sign-ambiguous entries recomputed exactly.
+def refined_product(A: np.ndarray, B: np.ndarray, P: np.ndarray | None = None,
+                    limit: int = EXACT_LIMIT) -> RefinedProduct:
+    """A @ B, A (p, k), B (k, q), with the sign-ambiguous entries recomputed exactly (``P``: the
+    float product if already computed; it is not modified).
 
     Used for P0 = W0 X: a row of W0 exactly orthogonal to a data point then gives an exact 0 (not
     GEMM's 1e-17), and a true 4e-20 that GEMM cancels to 0 gives 4e-20. Typically no entry is open
-    (|P0| ~ N(0, 1) against a radius ~ gamma_n ||w|| ||x|| ~ 1e-13) and the cost is the GEMM plus
-    O(pk + kq + pq)."""
-    P = A @ B
+    (min |P0| ~ 1e-6 against a radius ~ gamma_n ||w|| ||x|| ~ 1e-13): then the cost beyond the GEMM
+    is the row and column norms and one pass for min |P|."""
+    P = A @ B if P is None else P
     bound = product_bound(A, B)
+    none = np.zeros(0, dtype=np.intp)
     if not np.all(np.isfinite(P)):
-        return RefinedProduct(P, bound, np.zeros(0, dtype=np.intp), (), False)
-    # |P| <= c a_i b_j + k eta  <=>  open sign; test row by row against the rank-one radius
-    rad = bound.radius()
-    open_ = np.flatnonzero(np.abs(P) <= rad)
-    complete = open_.size <= limit
+        return RefinedProduct(P, bound, none, (), False)
+    rmax = bound.max()
+    if not P.size or float(np.min(np.abs(P))) > rmax:
+        return RefinedProduct(P, bound, none, (), True)
+    q = P.shape[1]
+    cand = np.flatnonzero(np.abs(P) <= rmax)
+    i, j = np.divmod(cand, q)
+    r = up(bound.c * bound.a[i] * bound.b[j] + bound.absolute)
+    open_ = cand[np.abs(P.flat[cand]) <= r]
     todo = open_[:limit]
     exact = []
     if todo.size:
         P = P.copy()
-        q = P.shape[1]
         for f in todo.tolist():
-            i, j = divmod(f, q)
-            e = exact_dot(A[i], B[:, j])
+            ii, jj = divmod(f, q)
+            e = exact_dot(A[ii], B[:, jj])
             exact.append(e)
-            P[i, j] = float(e)
-    return RefinedProduct(P, bound, todo, tuple(exact), complete)
+            P[ii, jj] = float(e)
+    return RefinedProduct(P, bound, todo, tuple(exact), open_.size <= limit)
 
 
 # ---- entrywise statistics of a product (25), (26), (28), (19) -------------------------------------
-def _abs_bounds(P: np.ndarray, rad: np.ndarray, refined: np.ndarray | None, exact) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) of |true P| elementwise; refined entries are exact up to their float rounding."""
-    a = np.abs(P)
-    lo = np.maximum(dn(a - rad), 0.0)
-    hi = up(a + rad)
-    if refined is not None and len(refined):
-        vals = np.array([abs(float(e)) for e in exact])
-        zero = np.array([e == 0 for e in exact])
-        lo.flat[refined] = np.where(zero, 0.0, np.maximum(dn(vals), 0.0))
-        hi.flat[refined] = np.where(zero, 0.0, up(vals))
-    return lo, hi
+def _refined_abs(rp: RefinedProduct) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) of |true P| at the exactly recomputed entries."""
+    vals = np.array([abs(float(e)) for e in rp.exact])
+    zero = np.array([e == 0 for e in rp.exact])
+    return (np.where(zero, 0.0, np.maximum(dn(vals), 0.0)), np.where(zero, 0.0, up(vals)))
 
 
-def min_abs(rp: RefinedProduct) -> Enclosure:
-    """(25): min over entries of |P| for P = rp.P (statistic), enclosure of the true min |A B|.
-    An exactly zero entry gives upper = 0 (a proof of failure); an exactly non-zero one a positive
-    lower end."""
-    lo, hi = _abs_bounds(rp.P, rp.bound.radius(), rp.refined, rp.exact)
-    v = float(np.min(np.abs(rp.P))) if rp.P.size else math.inf
-    return Enclosure(v, float(np.min(lo)), float(np.min(hi)),
-                     "(E1) with Cauchy-Schwarz; open signs recomputed in rational arithmetic")
+def min_abs(rp: RefinedProduct, value: float | None = None) -> Enclosure:
+    """(25): min over entries of |P| for P = rp.P (statistic; ``value`` if already computed), and
+    an enclosure of the true min |A B|: every non-refined entry is within the largest radius r of its
+    float value, so the true minimum over them lies in [(v - r)_+, v + r]; refined entries are exact.
+    An exactly zero entry gives upper = 0 (a proof of failure), an exactly non-zero minimum a
+    positive lower end."""
+    method = "(E1) with Cauchy-Schwarz; open signs recomputed in rational arithmetic"
+    if not rp.P.size:
+        return Enclosure(math.inf, math.inf, math.inf, "empty")
+    r = rp.bound.max()
+    if not rp.complete:
+        v = float(np.min(np.abs(rp.P))) if value is None else value
+        return Enclosure(v, 0.0, up(v + r), method + " (too many open signs: lower end 0)")
+    if not len(rp.refined):
+        v = float(np.min(np.abs(rp.P))) if value is None else value
+        return Enclosure(v, max(dn(v - r), 0.0), up(v + r), method)
+    a = np.abs(rp.P)
+    v = float(a.min())
+    rest = np.delete(a.ravel(), rp.refined)
+    lo_e, hi_e = _refined_abs(rp)
+    lo = min(float(lo_e.min()), max(dn(float(rest.min()) - r), 0.0) if rest.size else math.inf)
+    hi = min(float(hi_e.min()), up(float(rest.min()) + r) if rest.size else math.inf)
+    return Enclosure(v, lo, hi, method)
 
 
-def max_abs(rp: RefinedProduct) -> Enclosure:
-    """(26): max |P| and its enclosure."""
-    lo, hi = _abs_bounds(rp.P, rp.bound.radius(), rp.refined, rp.exact)
-    v = float(np.max(np.abs(rp.P))) if rp.P.size else 0.0
-    return Enclosure(v, float(np.max(lo)), float(np.max(hi)), "(E1) with Cauchy-Schwarz")
+def max_abs(rp: RefinedProduct, value: float | None = None) -> Enclosure:
+    """(26): max |P| (``value`` if already computed) and its enclosure [(v - r)_+, v + r], r the
+    largest radius (refined entries are within it too)."""
+    if not rp.P.size:
+        return Enclosure(0.0, 0.0, 0.0, "empty")
+    v = float(np.max(np.abs(rp.P))) if value is None else value
+    r = rp.bound.max()
+    return Enclosure(v, max(dn(v - r), 0.0), up(v + r), "(E1) with Cauchy-Schwarz")
 
 
 def gram_bound(X: np.ndarray) -> ProductBound:
@@ -280,19 +304,18 @@ def gram_bound(X: np.ndarray) -> ProductBound:
     return ProductBound(b, b, gamma(X.shape[0]), X.shape[0])
 
 
-def max_offdiag_abs(gram: np.ndarray, bound: ProductBound) -> Enclosure:
-    """(19): max over j != j' of |(X^T X)_{jj'}| (statistic from ``gram``) with its enclosure."""
+def max_offdiag_abs(gram: np.ndarray, bound: ProductBound, value: float | None = None) -> Enclosure:
+    """(19): max over j != j' of |(X^T X)_{jj'}| (statistic from ``gram``, or ``value``) with its
+    enclosure [(v - r)_+, v + r], r the largest radius."""
     m = gram.shape[0]
     if m < 2:
         return Enclosure(math.nan, -math.inf, math.inf, "no pairs")
-    a = np.abs(gram)
-    rad = bound.radius()
-    lo = np.maximum(dn(a - rad), 0.0)
-    hi = up(a + rad)
-    np.fill_diagonal(a, -1.0)
-    np.fill_diagonal(lo, -1.0)
-    np.fill_diagonal(hi, -1.0)
-    return Enclosure(float(a.max()), float(lo.max()), float(hi.max()), "(E1) with Cauchy-Schwarz")
+    if value is None:
+        a = np.abs(gram)
+        np.fill_diagonal(a, -1.0)
+        value = float(a.max())
+    r = bound.max()
+    return Enclosure(value, max(dn(value - r), 0.0), up(value + r), "(E1) with Cauchy-Schwarz")
 
 
 def max_cosine_upper(gram_enclosure: Enclosure, X: np.ndarray) -> float:
@@ -300,23 +323,19 @@ def max_cosine_upper(gram_enclosure: Enclosure, X: np.ndarray) -> float:
     upper end divided by the smallest squared column norm's lower end. Feeds the Appendix C bounds
     (kernels.hadamard_series_bound) of the (29), (30) thresholds."""
     d_lo = float(np.min(sum_squares(X, 0)[1]))
-    if not d_lo > 0:
+    if not d_lo > 0 or not math.isfinite(gram_enclosure.upper):
         return 1.0
     return min(1.0, up(gram_enclosure.upper / d_lo))
 
 
-def good_behaviour(a_sorted: np.ndarray, bound: ProductBound) -> Enclosure:
-    """(28): max over j, k of k / (S a_(k),j + 1), ``a_sorted`` (S, m) the columns of |P0| sorted
-    ascending. The true k-th smallest of column j lies within the column's largest radius r_j of the
-    computed one (order statistics are 1-Lipschitz in the max norm), so the true ratio lies in
-    [k / (S (a + r_j) + 1), k / (S (a - r_j)_+ + 1)]."""
-    S = a_sorted.shape[0]
-    k = np.arange(1, S + 1, dtype=np.float64)[:, None]
-    r = bound.column_max()[None, :]
-    val = k / (S * a_sorted + 1.0)
-    lo = dn(k / up(S * up(a_sorted + r) + 1.0))
-    hi = up(k / np.maximum(dn(S * np.maximum(dn(a_sorted - r), 0.0) + 1.0), 1.0))
-    return Enclosure(float(val.max()), float(lo.max()), float(hi.max()), "(E1), order statistics")
+def good_behaviour(value: float, S: int, bound: ProductBound) -> Enclosure:
+    """(28): the statistic V = max over j, k of k / (S a_(k),j + 1) (a_(k),j the k-th smallest
+    |(W0 X)_{nu j}|). The true k-th smallest of a column is within r (the largest radius) of the
+    computed one (order statistics are 1-Lipschitz in the max norm), and
+    (S a + 1) / (S (a +- r)_+ + 1) lies in [1 / (1 + S r), 1 + S r], so the true statistic lies in
+    [V / (1 + S r), V (1 + S r)]. O(1) given V."""
+    f = up(1.0 + S * bound.max())
+    return Enclosure(value, dn(value / f), up(value * f), "(E1), order statistics")
 
 
 def output_bound(F: np.ndarray, z: np.ndarray, f: np.ndarray, bound: ProductBound) -> np.ndarray:
@@ -363,16 +382,21 @@ def G_error(F: np.ndarray, bound: ProductBound) -> float:
     return up(2.0 * nF * nD + nD * nD + up(gS * nF * nF) + m * S * ETA)
 
 
-def H_error(gram: np.ndarray, gbound: ProductBound, K: np.ndarray, K_rel: float, H: np.ndarray,
-            K_abs: float = 0.0) -> float:
-    """An upper bound on ||fl(gram o K) - gram_true o K_true||_2 for H = (X^T X) o K (m, m), with
-    |gram - gram_true| <= gbound.radius() and |K - K_true| <= K_rel |K| (K = A^T diag(z^2) A:
-    K_rel = gamma_{S+1} / (1 - gamma_{S+1}) plus underflow; K = A_Gamma^T A_Gamma of 0/1 counts:
-    K_rel = 0, exact). Elementwise |H - H_true| <= r_g |K| + (|gram| + r_g) K_rel |K| + u |H|."""
-    rg = gbound.radius()
-    aK = np.abs(K)
-    R = rg * aK + (np.abs(gram) + rg) * (K_rel * aK + K_abs) + U * np.abs(H)
-    return up(sym_norm_upper(up(R)) * (1.0 + 8 * U))
+def H_error(K: np.ndarray, gram_absmax: float, gbound: ProductBound, K_rel: float, K_abs: float = 0.0) -> float:
+    """An upper bound on ||fl(gram o K) - gram_true o K_true||_2 for H = (X^T X) o K (m, m), K >= 0
+    elementwise, with |gram - gram_true| <= r (``gbound.max()``), |gram| <= g (``gram_absmax``) and
+    |K - K_true| <= K_rel K + K_abs (K = A^T diag(z^2) A: ``K_rel_weighted(S)``; K = A_Gamma^T A_Gamma,
+    0/1 counts: K_rel = K_abs = 0, exact). Elementwise
+    |H - H_true| <= (r + (g + r) K_rel + u g (1 + K_rel)) K + (g + r) K_abs, and ||K||_2 is at
+    most its largest row sum (K >= 0). O(m^2), one pass over K."""
+    m = K.shape[0]
+    if m == 0:
+        return 0.0
+    r = gbound.max()
+    g = float(gram_absmax)
+    Knorm = up(float(np.max(K.sum(axis=1))) * (1.0 + gamma(m)))
+    coef = up(r + up((g + r) * K_rel) + U * g * (1.0 + K_rel))
+    return up(coef * Knorm + up((g + r) * K_abs) * m)
 
 
 def K_rel_weighted(S: int) -> float:
@@ -556,18 +580,17 @@ def lambda_max_batched_upper(Ms: np.ndarray, values: np.ndarray, error: np.ndarr
 
 
 # ---- (20): Gershgorin over every k ------------------------------------------------------------------
-def gershgorin_all_k_upper(gram: np.ndarray, bound: ProductBound, d_upper: np.ndarray) -> np.ndarray:
-    """(m,): entry k-1 bounds max_{|J|=k} ||X^J||^2 from above for every k = 1..m:
-    max_j (d_j + sum of the k-1 largest u_{jj'}, j' != j), u = |gram| + radius, d the upper ends of
-    ||X^j||^2 (Gershgorin on the k x k Gram of any J; the k-1 largest upper ends dominate any k-1
-    true entries). O(m^2 log m)."""
-    m = gram.shape[0]
-    Ub = up(np.abs(gram) + bound.radius())
-    np.fill_diagonal(Ub, -np.inf)
-    Ub = -np.sort(-Ub, axis=1)[:, :-1]
-    cs = np.zeros((m, m))
-    np.cumsum(Ub, axis=1, out=cs[:, 1:])
-    tot = up((d_upper[:, None] + cs) * (1.0 + gamma(m + 1)))
+def gershgorin_all_k_upper(row_cumsum: np.ndarray, d_upper: np.ndarray, bound: ProductBound) -> np.ndarray:
+    """(m,): entry k-1 bounds max_{|J|=k} ||X^J||^2 from above for every k = 1..m.
+
+    row_cumsum (m, m): row j, entry k-1 = sum of the k-1 largest computed |<X^j, X^j'>|, j' != j
+    (``Quantities.gram_row_cumsum``); d_upper (m,): upper ends of ||X^j||^2. Gershgorin on the
+    k x k Gram of any J gives max_j (||X^j||^2 + sum of the k-1 largest true |<X^j, X^j'>|), and
+    each true entry is within r (the largest radius) of its computed value, so the k-1 largest true
+    ones sum to at most the computed sum + (k-1) r. O(m^2) on the existing cumulative sums."""
+    m = row_cumsum.shape[0]
+    k1 = np.arange(m, dtype=np.float64)  # k - 1
+    tot = up((d_upper[:, None] + row_cumsum + k1[None, :] * bound.max()) * (1.0 + gamma(m + 2)))
     return tot.max(axis=0)
 
 
