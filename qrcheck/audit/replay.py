@@ -33,7 +33,7 @@ TRAJECTORY_POINTS = 1000         # the JSON list holds t = 0, k, 2k, ... with k 
 SINGULAR_STEPS_LISTED = 20
 DEFAULT_REPLAY_STEPS = 1_000_000  # --replay-gd replays at most this many steps unless told otherwise
 RTOL_REPLAY = 1e-6               # replayed floats (different rounding order over many steps)
-AMBIGUITY = 1e-9                 # |P_nu j| <= AMBIGUITY ||W_nu|| ||X^j||: a sign rounding may decide
+AMBIGUITY = 1e-11                # |P_nu j| <= AMBIGUITY ||W_nu|| ||X^j||: a sign rounding may decide
 
 
 @dataclass(frozen=True)
