@@ -30,6 +30,7 @@ import numpy as np
 
 from . import InputError, model
 
+
 @dataclass(frozen=True)
 class Effort:
     """Search effort for the subset-uniform properties (20), (21), (30).

@@ -1,7 +1,8 @@
 """The package's layering (issue 9, docs/architecture.md), read from the source with ``ast``.
 
 - No import cycle among qrcheck's modules (module-level imports: what runs at import time).
-- A module imports only from its own layer or lower ones (every import, function-local ones too).
+- A module imports only from its own layer or lower ones (every import, function-local ones too;
+  the package root's lazy public API is the one exception, see the test).
 - Every module is placed in ``LAYERS``: a new module must be given a layer here and in
   docs/architecture.md.
 - The audit package (the trusted kernel) imports nothing of the verify side.
@@ -157,8 +158,13 @@ def test_no_import_cycle():
 
 
 def test_lower_layers_never_import_upper_ones():
+    """Every import counts, but the package root's lazy public API: ``qrcheck/__init__.py`` loads
+    the upper layers' names on first use (``__getattr__``; names for type checkers only), so there
+    only its module-level imports count, and they must be L0."""
     bad = []
-    for u, (_, every) in GRAPH.items():
+    for u, (top, every) in GRAPH.items():
+        if u == "":
+            every = top
         lu = layer_of(u)
         for v in every:
             lv = layer_of(v)

@@ -5,7 +5,6 @@ TOML, and the planted defects it must catch, each with a witness that recomputes
 
 import json
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
