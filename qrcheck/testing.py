@@ -103,16 +103,39 @@ def property_row(obj: Any, eq: Any) -> str:
     return "; ".join(parts)
 
 
+REPRO_KEEP = 8
+
+
 def save_arrays(arrays: Mapping[str, Any], folder: str | Path | None = None) -> Path:
-    """Write ``X.npy, W0.npy, z0.npy, y.npy`` (those given) to ``folder`` (default: a fresh
-    temporary folder, kept) and return the folder."""
+    """Write ``X.npy, W0.npy, z0.npy, y.npy`` (those given) to ``folder`` and return it.
+
+    By default the folder is ``<tmp>/qrcheck-repro-<user>/<digest>`` (named by the arrays'
+    sha256): the same arrays reuse one folder, and only the :data:`REPRO_KEEP` most recent folders
+    are kept, so hypothesis shrinking (many failing examples, the last one reported) leaves a
+    handful of small folders, the last of them the reported one."""
+    import hashlib
+    import os
+    import shutil
+
     import numpy as np
 
-    d = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="qrcheck-"))
+    given = {k: np.ascontiguousarray(a, dtype="<f8") for k, a in arrays.items() if a is not None}
+    if folder is None:
+        h = hashlib.sha256()
+        for k, a in sorted(given.items()):
+            h.update(k.encode() + str(a.shape).encode() + a.tobytes())
+        root = Path(tempfile.gettempdir()) / f"qrcheck-repro-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+        d = root / h.hexdigest()[:16]
+        root.mkdir(parents=True, exist_ok=True)
+        old = sorted((p for p in root.iterdir() if p.is_dir() and p != d), key=lambda p: p.stat().st_mtime)
+        for p in old[:max(0, len(old) - (REPRO_KEEP - 1))]:
+            shutil.rmtree(p, ignore_errors=True)
+    else:
+        d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
-    for k, a in arrays.items():
-        if a is not None:
-            np.save(d / f"{k}.npy", np.asarray(a, dtype=np.float64))
+    for k, a in given.items():
+        np.save(d / f"{k}.npy", a)
+    os.utime(d)
     return d
 
 
@@ -135,7 +158,12 @@ def reproduce_command(obj: Any, *, folder: str | Path | None = None) -> str:
     cmd = ["qrcheck", "verify"]
     data = getattr(cert, "data", None)
     not_sampled = [k for k, s in sources.items() if s != "sampled"]
-    if not_sampled:
+    known = _known(data, sources) if not_sampled and data is not None else None
+    if known is not None:
+        cmd.append(known.seed_flags())
+        not_sampled, sources = [], {k: "sampled" for k in sources}
+        p = {**p, "seed": known.seed}
+    elif not_sampled:
         if data is None:
             cmd += [f"--{k} {k}.npy" for k in not_sampled]
         else:
@@ -143,9 +171,9 @@ def reproduce_command(obj: Any, *, folder: str | Path | None = None) -> str:
             cmd += [f"--{k} {shlex.quote(str(d / (k + '.npy')))}" for k in not_sampled]
     dims = {"n": ("X", "W0"), "S": ("W0", "z0"), "m": ("X", "y")}
     for dim, fixers in dims.items():
-        if not any(f in not_sampled for f in fixers):
+        if known is None and not any(f in not_sampled for f in fixers):
             cmd.append(f"--{dim} {p[dim]}")
-    if any(s == "sampled" for s in sources.values()):
+    if known is None and any(s == "sampled" for s in sources.values()):
         cmd.append(f"--seed {p.get('seed', 0)}")
         if sources.get("z0") == "sampled" and p.get("z_dist", "rademacher") != "rademacher":
             cmd.append(f"--z-dist {p['z_dist']}")
@@ -158,6 +186,18 @@ def reproduce_command(obj: Any, *, folder: str | Path | None = None) -> str:
     if p.get("no_gd"):
         cmd.append("--no-gd")
     return " ".join(cmd)
+
+
+def _known(arrays: Mapping[str, Any], sources: Mapping[str, str]) -> Any:
+    """The unplanted :class:`qrcheck.strategies.Drawn` whose arrays these are (only when the
+    strategies module is in use), so that its seed reproduces them."""
+    import sys
+
+    strategies = sys.modules.get("qrcheck.strategies")
+    if strategies is None or any(arrays.get(k) is None for k in ("X", "W0", "z0")):
+        return None
+    y = arrays.get("y") if sources.get("y") != "sampled" else None
+    return strategies.known_draw(arrays["X"], arrays["W0"], arrays["z0"], y)
 
 
 def _fail(obj: Any, lines: Iterable[str]) -> None:
