@@ -10,15 +10,17 @@ from typing import Any, Mapping
 class Status(str, Enum):
     """Statuses exactly as ../shared/CONTRACT.md defines them."""
 
-    CERTIFIED = "certified"        # an exact computation or a proven bound shows it holds
-    PASSED = "passed"              # holds on everything a search examined, no proof
-    VIOLATED = "violated"          # an exact computation or a re-checkable witness shows it fails
+    CERTIFIED = "certified"        # a rigorous enclosure (rounding included) or proven bound holds
+    PASSED = "passed"              # holds on the computed value / everything a search examined
+    VIOLATED = "violated"          # a rigorous enclosure (of the value or a witness's) fails
+    UNDECIDED = "undecided"        # the computed value fails, within the proven rounding error
     VACUOUS = "vacuous"            # threshold outside what the statistic can reach, or empty family
     NOT_APPLICABLE = "not_applicable"  # the property's premise is false
 
     @property
     def holds(self) -> bool:
-        """Everything but ``violated``: a vacuous or inapplicable property is not a failure."""
+        """Everything but ``violated``: nothing proves a vacuous, inapplicable or undecided property
+        false."""
         return self is not Status.VIOLATED
 
 
@@ -88,23 +90,30 @@ class PropertyResult:
 
 
 def decide(sense: Sense, threshold: float, *, exact: float | None = None, lower: float | None = None,
-           upper: float | None = None) -> Status:
-    """Status from an exact value, or from a searched/proved interval [lower, upper].
+           upper: float | None = None, value: float | None = None) -> Status:
+    """Status (CONTRACT, schema 2) from a value and/or a rigorous interval [lower, upper].
 
-    For ``<=``: certified if the proved ``upper`` is within the threshold, violated if the witnessed
-    ``lower`` is beyond it, passed otherwise; mirrored for ``>=``.
+    - ``exact`` alone: a value computed without any rounding (a count, a maximum of given floats):
+      ``certified`` if it holds, else ``violated``.
+    - ``lower``/``upper``: proved bounds on the true value (an enclosure of an exact statistic, or a
+      proved bound and a re-checkable witness's rigorous value for a searched one). ``certified`` when
+      the whole interval is on the holding side, ``violated`` when it is on the failing side;
+      otherwise the computed ``value`` (or ``exact``) decides between ``passed`` (it holds) and
+      ``undecided`` (it fails, within the proven error); ``passed`` when there is no value.
     """
-    if exact is not None:
+    if exact is not None and lower is None and upper is None:
         return Status.CERTIFIED if sense.holds(exact, threshold) else Status.VIOLATED
+    v = exact if exact is not None else value
     if sense is Sense.LE:
         if upper is not None and upper <= threshold:
             return Status.CERTIFIED
         if lower is not None and lower > threshold:
             return Status.VIOLATED
+    else:
+        if lower is not None and sense.holds(lower, threshold):
+            return Status.CERTIFIED
+        if upper is not None and not sense.holds(upper, threshold):
+            return Status.VIOLATED
+    if v is None or sense.holds(v, threshold):
         return Status.PASSED
-    if lower is not None and sense.holds(lower, threshold):
-        return Status.CERTIFIED
-    if upper is not None and not sense.holds(upper, threshold):
-        return Status.VIOLATED
-    return Status.PASSED
-
+    return Status.UNDECIDED
