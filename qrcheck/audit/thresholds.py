@@ -583,39 +583,34 @@ def sharp_chernoff_30(Gamma0_size: int, m: int, delta: float, lam_Hw: float, X2:
 
 
 # ---- expected thresholds ------------------------------------------------------------------------------
-def _g(eq: str, n: int, S: int, m: int, data: _Data, version: int) -> float:
-    if eq == "19":
-        return n ** -0.5
-    if eq == "21":
-        return n / m
-    if eq == "22":
-        return n ** 0.5
-    if eq == "24":
-        return float(S)
-    if eq == "27":
-        return S ** 0.5
-    if eq == "29":
-        return S * data.lam_Hz
-    if eq == "30":
-        return S * min(data.lam_Hw / 9.0, 0.25)
-    return 1.0
-
-
-def _zeta0(z0: np.ndarray, S: int, fraction: float) -> float:
-    """(24): the largest zeta_0 with #{|z0| >= zeta_0} >= fraction S: the ceil(fraction S)-th
-    largest |z0|."""
+def _zeta0_quantile(z0: np.ndarray, S: int, fraction: float) -> float:
+    """Version 1's (24): the largest zeta_0 with #{|z0| >= zeta_0} >= fraction S, i.e. the
+    ceil(fraction S)-th largest |z0|."""
     k = max(1, math.ceil(fraction * S))
     return float(np.partition(np.abs(z0), S - k)[S - k])
 
 
+def _delta(table: Mapping[str, Any]) -> float:
+    return float(table["delta"]) / int(table["delta_split"])
+
+
+def _n_star(table: Mapping[str, Any], n: int, m: int) -> int:
+    """(21): ceil(C n (ln n)^p) for a rule (1 when n = 1), the eps-net count for the tail rule."""
+    rule = table["n_star"]
+    if rule[0] == "tail":
+        return int(sharp_n_star(n, m, _delta(table)))
+    return int(math.ceil(rule[1] * n * math.log(n) ** rule[2])) if n > 1 else 1
+
+
 def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
              enclosures: Mapping[str, tuple[float, float]] | None = None) -> dict[str, ExpectedThreshold]:
-    """Every property's threshold, rule and reach as the audit derives them.
+    """Every property's threshold, rule, reach and existentials as the audit derives them, under
+    the formulas of the certificate's version (:func:`formulas_version`).
 
-    cert : the parsed certificate (``parameters``, ``provenance.profile``, ``schema``).
+    cert : the parsed certificate (``schema``, ``parameters.profile``, ``provenance.profile``).
     arrays : {"X": (n, m), "W0": (S, n), "z0": (S,), "y": (m,)} float64 (verified digests).
-    enclosures : eq -> (lower, upper) rigorous enclosures of the statistics (schema 2 proves the
-        (29)/(30) bars from the (19) one).
+    enclosures : eq -> (lower, upper), the audit's rigorous enclosures of the statistics; version 2
+        proves the (29)/(30) bars from the (19) upper end (computed here when not given).
     Raises :class:`ProfileError` when the profile cannot be rebuilt.
     """
     X = np.asarray(arrays["X"], dtype=np.float64)
@@ -623,118 +618,37 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
     n, m = X.shape
     S = int(z0.shape[0])
     version = formulas_version(cert)
-    _, table, _ = profile_table(cert)
-    if version >= 2:
-        return _expected_v2(table, n, S, m, X, z0, enclosures or {}, version)
-    return _expected_v1(table, n, S, m, X, z0, version)
-
-
-def _delta(table: Mapping[str, Any]) -> float:
-    return float(table["delta"]) / int(table["delta_split"])
-
-
-def _common(table, n, S, m, X, z0, data, version, ks, tail_fn) -> dict[str, ExpectedThreshold]:
-    """The rules every version shares; ``tail_fn(eq, gamma0_size)`` evaluates a tail rule."""
+    table = profile_table(cert)[1]
+    data = _Data(X, z0, enclosures or {})
     L = math.log(n * S)
-    out: dict[str, ExpectedThreshold] = {}
-    frac = float(table["gamma0_fraction"])
-    zeta0 = _zeta0(z0, S, frac)
-    Gamma0 = np.nonzero(np.abs(z0) >= zeta0)[0]
-    zmin_rule = table["zeta0_min"]
-    zeta0_min = zmin_rule[1] * L ** zmin_rule[2]
-    for eq in EQS:
-        g = _g(eq, n, S, m, data, version)
-        extras: dict[str, Any] = {}
-        reach = (0.0, math.inf)
-        if eq == "25":
-            out[eq] = ExpectedThreshold(eq, 0.0, None, None, 1.0, ">", reach, "fixed", version)
-            continue
-        rule = table["threshold"][eq]
-        if rule[0] == "tail":
-            thr = float(tail_fn(eq, int(Gamma0.size)))
-            C, p, kind = (thr / g, 0.0, "tail") if g else (None, None, "tail")
-        else:
-            C, p, kind = rule[1], rule[2], "rule"
-            thr = C * L ** p * g
-        if eq == "19":
-            reach = (0.0, 1.0)
-        elif eq == "20":
-            per_k = {k: data.colmax * math.sqrt(k) / (1.0 + math.sqrt(k / n)) for k in range(1, m + 1)}
-            reach = (0.0, max(per_k[k] for k in ks))
-            extras.update(per_k_reach=per_k, ks=tuple(ks))
-        elif eq == "21":
-            ns = table["n_star"]
-            if ns[0] == "tail":
-                n_star = int(sharp_n_star(n, m, _delta(table)))
-            else:
-                n_star = int(math.ceil(ns[1] * n * math.log(n) ** ns[2])) if n > 1 else 1
-            extras.update(n_star=n_star, family_empty=n_star > m)
-        elif eq == "24":
-            reach = (0.0, float(S))
-            extras.update(zeta0=zeta0, zeta0_min=zeta0_min, Gamma0=tuple(int(i) for i in Gamma0),
-                          Gamma0_rule=f"|z0_nu| >= zeta_0, zeta_0 the ceil({frac:g} S)-th largest |z0|",
-                          min_size=max(1, math.ceil(frac * S)))
-        elif eq == "28":
-            reach = (0.0, float(S))
-        elif eq == "30":
-            pr = table["premise_30"]
-            bound = pr[1] * n * math.sqrt(S) / L ** pr[2]
-            extras.update(premise_bound=bound, premise_holds=m <= bound, Gamma0_size=int(Gamma0.size))
-            if m > bound:
-                thr = None
-            ss = table["S_star"]
-            if ss[0] == "tail":
-                X2 = data.X_norm2
-                ch = sharp_chernoff_30(int(Gamma0.size), m, _delta(table), data.lam_Hw, X2)
-                S_star = int(math.floor(ch / (2.0 * X2))) if X2 > 0 else 0
-            else:
-                S_star = int(math.floor(ss[1] * n * n * S / ((n * n + m) * L ** ss[2])))
-            S_star = max(S_star, 0)
-            extras.update(S_star=S_star, family_empty=S_star > Gamma0.size)
-        out[eq] = ExpectedThreshold(eq, None if thr is None else float(thr), C, p, float(g), SENSE[eq],
-                                    reach, kind, version, extras)
-    return out
-
-
-def _expected_v1(table, n, S, m, X, z0, version) -> dict[str, ExpectedThreshold]:
-    data = _Data(X, z0)
-    ks = examined_k(n, m)
-
-    def tail(eq: str, gsize: int) -> float:
-        d = _delta(table)
-        return {"19": lambda: sharp_19(n, m, d),
-                "20": lambda: sharp_20(n, m, d, ks),
-                "22": lambda: sharp_22(n, S, d),
-                "23": lambda: _gauss_isf(d / (2.0 * (S * n + S))),
-                "26": lambda: _gauss_isf(d / (2.0 * S * m)),
-                "27": lambda: sharp_27(S, m, d),
-                "28": lambda: sharp_28(S, m, d),
-                "29": lambda: sharp_29(n, S, m, d, data.lam_Hz, data.X_norm2),
-                "30": lambda: sharp_chernoff_30(gsize, m, d, data.lam_Hw, data.X_norm2) / 2.0}[eq]()
-
-    return _common(table, n, S, m, X, z0, data, version, ks, tail)
-
-
-def _expected_v2(table, n, S, m, X, z0, enclosures, version) -> dict[str, ExpectedThreshold]:
-    """Schema-2 formulas (docs/properties.md, "Thresholds (schema 2)")."""
-    data = _Data(X, z0, enclosures)
-    ks = list(range(1, m + 1))
-    L = math.log(n * S)
-    kappa0 = float(table.get("kernel_floor", KAPPA0))
-    beta_z = data.beta("z")
-    beta_w = data.beta("w")
-    zrule = table["zeta0_min"]
-    zeta0 = zrule[1] * L ** zrule[2]
+    v2 = version >= 2
+    ks = list(range(1, m + 1)) if v2 else examined_k(n, m)
+    # (24): zeta_0 and Gamma_0 (handed to (30))
+    zr = table["zeta0_min"]
+    zeta0_min = zr[1] * L ** zr[2]
+    frac = float(table.get("gamma0_fraction", 0.5))
+    zeta0 = zeta0_min if v2 else _zeta0_quantile(z0, S, frac)
     Gamma0 = np.nonzero(np.abs(z0) >= zeta0)[0]
     G = int(Gamma0.size)
+    # the Omega(1) factors of (29), (30): version 1 the data's own lambda_min, version 2 proved
+    kappa0 = float(table.get("kernel_floor", KAPPA0))
+    if v2:
+        lam_z, lam_w, X2 = data.beta("z"), data.beta("w"), data.X_norm2_upper
+        g29, g30 = S * max(kappa0, lam_z), G * min(max(kappa0, lam_w) / 9.0, 0.25)
+    else:
+        lam_z, lam_w, X2 = data.lam_Hz, data.lam_Hw, data.X_norm2
+        g29, g30 = S * lam_z, S * min(lam_w / 9.0, 0.25)
+    g_of = {"19": n ** -0.5, "20": 1.0, "21": n / m, "22": n ** 0.5, "23": 1.0, "24": float(S),
+            "26": 1.0, "27": S ** 0.5, "28": 1.0, "29": g29, "30": g30}
 
     def tail(eq: str) -> float:
         d = _delta(table)
-        X2 = data.X_norm2_upper
         if eq == "29":
-            return max(sharp_29(n, S, m, d, beta_z, X2), 0.5 * S * kappa0)
+            t = sharp_29(n, S, m, d, lam_z, X2)
+            return max(t, 0.5 * S * kappa0) if v2 else t
         if eq == "30":
-            return max(sharp_chernoff_30(G, m, d, beta_w, X2) / 2.0, 0.25 * G * min(kappa0 / 9.0, 0.25))
+            t = sharp_chernoff_30(G, m, d, lam_w, X2) / 2.0
+            return max(t, 0.25 * G * min(kappa0 / 9.0, 0.25)) if v2 else t
         return {"19": lambda: sharp_19(n, m, d),
                 "20": lambda: sharp_20(n, m, d, ks),
                 "22": lambda: sharp_22(n, S, d),
@@ -743,59 +657,53 @@ def _expected_v2(table, n, S, m, X, z0, enclosures, version) -> dict[str, Expect
                 "27": lambda: sharp_27(S, m, d),
                 "28": lambda: sharp_28(S, m, d)}[eq]()
 
-    g_of = {"19": n ** -0.5, "20": 1.0, "21": n / m, "22": n ** 0.5, "23": 1.0, "24": float(S),
-            "26": 1.0, "27": S ** 0.5, "28": 1.0, "29": S * max(kappa0, beta_z),
-            "30": G * min(max(kappa0, beta_w) / 9.0, 0.25)}
     out: dict[str, ExpectedThreshold] = {
         "25": ExpectedThreshold("25", 0.0, None, None, 1.0, ">", (0.0, math.inf), "fixed", version)}
     for eq, g in g_of.items():
         rule = table["threshold"][eq]
         if rule[0] == "tail":
-            thr = float(tail(eq))
-            C, p, kind = (thr / g, 0.0, "tail") if g else (None, None, "tail")
+            thr: float | None = float(tail(eq))
+            C, p = (thr / g, 0.0) if g else (None, None)
         else:
-            C, p, kind = rule[1], rule[2], "rule"
+            C, p = rule[1], rule[2]
             thr = C * L ** p * g
         extras: dict[str, Any] = {}
         reach = (0.0, math.inf)
         if eq == "19":
             reach = (0.0, 1.0)
         elif eq == "20":
-            c_bar = data.colmax_upper
-            per_k = {k: c_bar * math.sqrt(k) / (1.0 + math.sqrt(k / n)) for k in ks}
-            reach = (0.0, per_k[m])
+            c = data.colmax_upper if v2 else data.colmax
+            per_k = {k: c * math.sqrt(k) / (1.0 + math.sqrt(k / n)) for k in range(1, m + 1)}
+            reach = (0.0, max(per_k[k] for k in ks))
             extras.update(per_k_reach=per_k, ks=tuple(ks))
         elif eq == "21":
-            ns = table["n_star"]
-            if ns[0] == "tail":
-                n_star = int(sharp_n_star(n, m, _delta(table)))
-            else:
-                n_star = int(math.ceil(ns[1] * n * math.log(n) ** ns[2])) if n > 1 else 1
+            n_star = _n_star(table, n, m)
             extras.update(n_star=n_star, family_empty=n_star > m)
         elif eq == "24":
             reach = (0.0, float(S))
-            extras.update(zeta0=zeta0, zeta0_min=zeta0, Gamma0=tuple(int(i) for i in Gamma0),
-                          Gamma0_rule="|z0_nu| >= zeta_0 = C_zeta L^p_zeta (profile zeta0_min)",
-                          min_size=thr)
+            extras.update(zeta0=zeta0, zeta0_min=zeta0_min, Gamma0=tuple(int(i) for i in Gamma0),
+                          Gamma0_rule=("|z0_nu| >= zeta_0 = C_zeta L^p_zeta (profile zeta0_min)" if v2 else
+                                       f"|z0_nu| >= zeta_0, zeta_0 the ceil({frac:g} S)-th largest |z0|"),
+                          min_size=thr if v2 else max(1, math.ceil(frac * S)))
         elif eq == "28":
             reach = (0.0, float(S))
         elif eq == "29":
-            extras.update(gamma_bar=data.gamma_bar, beta_z=beta_z, kappa0=kappa0)
+            extras.update(kappa0=kappa0, lambda_bar=lam_z, **({"gamma_bar": data.gamma_bar} if v2 else {}))
         elif eq == "30":
             pr = table["premise_30"]
             bound = pr[1] * n * math.sqrt(S) / L ** pr[2]
             ss = table["S_star"]
             if ss[0] == "tail":
-                R = data.X_norm2_upper
-                ch = sharp_chernoff_30(G, m, _delta(table), beta_w, R)
-                S_star = int(math.floor(ch / (2.0 * R))) if R > 0 else 0
+                ch = sharp_chernoff_30(G, m, _delta(table), lam_w, X2)
+                S_star = int(math.floor(ch / (2.0 * X2))) if X2 > 0 else 0
             else:
-                S_star = int(math.floor(ss[1] * n * n * G / ((n * n + m) * L ** ss[2])))
+                S_star = int(math.floor(ss[1] * n * n * (G if v2 else S) / ((n * n + m) * L ** ss[2])))
             S_star = max(S_star, 0)
             extras.update(premise_bound=bound, premise_holds=m <= bound, Gamma0_size=G, S_star=S_star,
-                          family_empty=S_star > G, gamma_bar=data.gamma_bar, beta_w=beta_w, kappa0=kappa0)
+                          family_empty=S_star > G, kappa0=kappa0, lambda_bar=lam_w,
+                          **({"gamma_bar": data.gamma_bar} if v2 else {}))
             if m > bound:
                 thr = None
         out[eq] = ExpectedThreshold(eq, None if thr is None else float(thr), C, p, float(g), SENSE[eq],
-                                    reach, kind, version, extras)
+                                    reach, rule[0], version, extras)
     return {eq: out[eq] for eq in EQS}
