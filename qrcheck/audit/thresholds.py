@@ -98,10 +98,13 @@ class ExpectedThreshold:
     reachable : (lo, hi), every value the statistic can take; :attr:`vacuous` says the threshold
         can never bind on it.
     kind : "rule", "tail" or "fixed" ((25)).
-    extras : per property: (20) ``per_k_reach`` (k -> sqrt(k) max_j ||X^j|| / (1 + sqrt(k/n))) and
-        ``ks`` (the k the threshold covers); (21) ``n_star``, ``family_empty``; (24) ``zeta0``,
-        ``zeta0_min``, ``Gamma0`` (sorted indices), ``Gamma0_rule``, ``min_size``; (30)
-        ``premise_bound``, ``premise_holds``, ``S_star``, ``family_empty``, ``Gamma0_size``.
+    extras : per property: (20) ``per_k_reach`` (k -> sqrt(k) max_j ||X^j|| / (1 + sqrt(k/n)), the
+        largest column norm's upper end in version 2) and ``ks`` (the k the threshold covers);
+        (21) ``n_star``, ``family_empty``; (24) ``zeta0``, ``zeta0_min``, ``Gamma0`` (sorted
+        indices), ``Gamma0_rule``, ``min_size``; (29) ``kappa0``, ``lambda_bar`` (the Omega(1)
+        factor used: version 1 lambda_min(H^z(X)), version 2 ``beta_z``) and ``gamma_bar``;
+        (30) ``premise_bound``, ``premise_holds``, ``S_star``, ``family_empty``, ``Gamma0_size``,
+        ``kappa0``, ``lambda_bar`` (version 2 ``beta_w``), ``gamma_bar``.
     version : the formulas version used.
     """
 
@@ -688,7 +691,8 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
         elif eq == "28":
             reach = (0.0, float(S))
         elif eq == "29":
-            extras.update(kappa0=kappa0, lambda_bar=lam_z, **({"gamma_bar": data.gamma_bar} if v2 else {}))
+            extras.update(kappa0=kappa0, lambda_bar=lam_z,
+                          **({"gamma_bar": data.gamma_bar, "beta_z": lam_z} if v2 else {}))
         elif eq == "30":
             pr = table["premise_30"]
             bound = pr[1] * n * math.sqrt(S) / L ** pr[2]
@@ -701,7 +705,7 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
             S_star = max(S_star, 0)
             extras.update(premise_bound=bound, premise_holds=m <= bound, Gamma0_size=G, S_star=S_star,
                           family_empty=S_star > G, kappa0=kappa0, lambda_bar=lam_w,
-                          **({"gamma_bar": data.gamma_bar} if v2 else {}))
+                          **({"gamma_bar": data.gamma_bar, "beta_w": lam_w} if v2 else {}))
             if m > bound:
                 thr = None
         out[eq] = ExpectedThreshold(eq, None if thr is None else float(thr), C, p, float(g), SENSE[eq],
