@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.markup import escape
-from rich.table import Table
 
 from . import InputError
 
@@ -45,24 +44,10 @@ WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Local work
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")]
 FiguresOpt = Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")]
 
-STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold red",
-                "vacuous": "yellow", "not_applicable": "dim"}
-
-
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr and exit with 2."""
     err.print(f"error: {escape(message)}", style="red", highlight=False, soft_wrap=True)
     return typer.Exit(2)
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or (isinstance(x, int) and abs(x) > 10**300):
-        return escape(str(x)[:12])  # only a hostile certificate has these; never crash on them
-    if x == 0 or 1e-3 <= abs(x) < 1e5:
-        return f"{x:.4g}"
-    return f"{x:.3e}"
 
 
 def _check_writable(path: Optional[Path], flag: str) -> None:
@@ -110,7 +95,9 @@ def verify(
     export_graph: Annotated[Optional[Path], typer.Option("--export-graph", help="Write the activation-change set D as a bipartite GraphML graph (needs networkx).")] = None,
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
-    from .certificate import CertificateError, write_certificate
+    from .certificate import CertificateError
+    from .draw import DEFAULT_M, DEFAULT_N, DEFAULT_S
+    from .render import certificate_table
     from .search import effort_from
     from .verify import VerifyConfig, verify as run_verify
 
@@ -120,7 +107,7 @@ def verify(
         raise fail(str(exc))
     given = {"n": n, "S": S, "m": m}
     files = any(v is not None for v in (X, W0, z0, y))
-    defaults = {"n": 100, "S": 500, "m": 300}
+    defaults = {"n": DEFAULT_N, "S": DEFAULT_S, "m": DEFAULT_M}
     dims = {k: (v if v is not None or files else defaults[k]) for k, v in given.items()}
     cfg = VerifyConfig(n=dims["n"], S=dims["S"], m=dims["m"], seed=seed,
                        X=None if X is None else str(X), W0=None if W0 is None else str(W0),
@@ -167,16 +154,15 @@ def verify(
                                  command=["qrcheck", *sys.argv[1:]])
     except InputError as exc:
         raise fail(str(exc))
-    out.print(render_table(outcome.certificate))
+    out.print(certificate_table(outcome.certificate))
     if out_path is not None:
         try:
-            written = write_certificate(out_path, outcome.certificate,
-                                        outcome.draw.arrays() if embed_arrays and outcome.draw is not None else None)
+            written = outcome.certificate.write(out_path, embed_arrays=embed_arrays)
         except CertificateError as exc:
             raise fail(str(exc))
         out.print(f"certificate written to {out_path}", highlight=False)
-        if "arrays" in written:
-            out.print(f"arrays written to {out_path.with_name(written['arrays']['file'])}", highlight=False)
+        if written.arrays is not None:
+            out.print(f"arrays written to {out_path.with_name(written.arrays.file)}", highlight=False)
     if export_graph is not None:
         if outcome.gd is None or outcome.gd.changed is None:
             err.print(f"gradient descent did not run: no graph written to {export_graph}", highlight=False)
@@ -216,105 +202,42 @@ def regime_command(
     eta_z: EtaZOpt = 0.0,
 ) -> None:
     """Theorem 2.3's conditions (15)-(18) with their log-slack, the case, and the predicted bounds."""
+    from .certificate.records import check_rates
     from .regime import classify, report
+    from .render import regime_table
 
     for name, v in (("--n", n), ("--S", S), ("--m", m)):
         if v < 1:
             raise fail(f"{name} must be a positive integer, got {v}")
     if n * S < 3:
         raise fail("n S must be at least 3 (L = ln(nS) must exceed 1)")
-    for name, v in (("--eta-w", eta_w), ("--eta-z", eta_z)):
-        if not (v >= 0 and v < float("inf")):
-            raise fail(f"{name} must be a finite number >= 0, got {v}")
-    if eta_w + eta_z <= 0:
-        raise fail("--eta-w + --eta-z must be > 0")
+    try:
+        check_rates(eta_w, eta_z)
+    except InputError as exc:
+        raise fail(str(exc))
     rep = report(classify(n, S, m, eta_w, eta_z))
-    out.print(render_regime(rep))
+    out.print(regime_table(rep))
     out.print(rep.case.explanation(), highlight=False)
-
-
-def _slack(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if x == float("inf"):
-        return "+inf"
-    if x == float("-inf"):
-        return "-inf"
-    return f"{x:+.2f}"
-
-
-def render_regime(rep) -> Table:
-    """Theorem 2.3's hypotheses and the proof's bounds (observed where GD ran)."""
-    c = rep.case
-    t = Table(title=f"Theorem 2.3  n={c.n} S={c.S} m={c.m} eta_w={c.eta_w:g} eta_z={c.eta_z:g}  "
-                    f"L=ln(nS)={c.L:.3f}  case ({c.case})" + ("" if c.theorem_applies else "  [outside]"),
-              caption="slack: log_L(bound/value), factors of L to spare (+) or lacking (-) beyond the one "
-                      "factor of L per o~/O~; premise off: the proof does not claim the bound here",
-              title_justify="left", caption_justify="left")
-    for col, just, width in (("eq", "right", None), ("condition / bound", "left", 30), ("value", "right", None),
-                             ("", "center", None), ("bound", "right", None), ("slack", "right", None),
-                             ("", "left", None), ("premise", "left", None)):
-        t.add_column(col, justify=just, overflow="fold", min_width=width)
-    for k in c.hypotheses:
-        t.add_row(k.equation, k.statement, _fmt(k.value), k.sense.value, _fmt(k.bound), _slack(k.slack),
-                  "[green]ok[/]" if k.holds else "[red]fails[/]", "")
-    t.add_section()
-    for b in rep.bounds:
-        mark = "" if b.holds is None else ("[green]ok[/]" if b.holds else "[red]fails[/]")
-        t.add_row(b.equation, b.statement, _fmt(b.observed), b.sense.value, _fmt(b.bound), _slack(b.slack), mark,
-                  "yes" if b.premise else "[dim]off[/]")
-    return t
-
-
-def render_table(cert: dict) -> Table:
-    """The property table of a certificate (readable at 100 columns)."""
-    p = cert["parameters"]
-    req = set(cert.get("required", []))
-    t = Table(title=f"qrcheck  n={p['n']} S={p['S']} m={p['m']} seed={p['seed']} profile={escape(p['profile'])}",
-              caption=escape(cert["verdict"]), title_justify="left", caption_justify="left")
-    t.add_column("eq", justify="right")
-    t.add_column("property", overflow="fold", max_width=26)
-    t.add_column("statistic", justify="right")
-    t.add_column("", justify="center")
-    t.add_column("threshold", justify="right")
-    t.add_column("stat/g", justify="right")
-    t.add_column("status")
-    for eq, r in cert["properties"].items():
-        mark = "*" if eq in req else ""
-        t.add_row(f"{escape(eq)}{mark}", escape(str(r.get("name", ""))), _fmt(r["statistic"]), r.get("sense", ""),
-                  _fmt(r["threshold"]), _fmt(r.get("empirical_constant")),
-                  f"[{STATUS_STYLE.get(r['status'], '')}]{r['status']}[/]")
-    gd = cert["gd"]
-    if gd.get("ran"):
-        t.add_section()
-        t.add_row("GD", "gradient descent (12)", f"T={gd['T']}", "", f"|e|={_fmt(gd['final_error'])}",
-                  f"kH={_fmt(gd['kappa_H'])}", gd["status"])
-    return t
 
 
 @app.command("properties")
 def list_properties() -> None:
     """List every registered property checker with its statement."""
     from .properties import registry
+    from .render import properties_table
 
     try:
         checkers = registry()
     except InputError as exc:
         raise fail(str(exc))
-    t = Table(title="qrcheck property checkers", title_justify="left")
-    t.add_column("eq", justify="right")
-    t.add_column("name")
-    t.add_column("statement", overflow="fold")
-    for c in checkers:
-        t.add_row(c.eq, c.name, c.statement)
-    out.print(t)
+    out.print(properties_table(checkers))
 
 
 def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Optional[str]):
-    """Run :func:`qrcheck.experiments.run_sweep` under a rich progress bar (runs, ETA) on stderr."""
+    """Run :func:`qrcheck.sweep.run_sweep` under a rich progress bar (runs, ETA) on stderr."""
     from rich.progress import MofNCompleteColumn, TimeRemainingColumn
 
-    from .experiments import run_sweep
+    from .sweep import run_sweep
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err) as progress:
@@ -334,23 +257,13 @@ def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Opt
 
 
 def _print_sweep_summary(report, outputs) -> None:
-    from .experiments import QUANTITIES, format_range
+    from .render import outputs_line, sweep_table
 
-    t = Table(title=f"sweep: {report.total} runs, {report.skipped} already finished, {report.completed} "
-                    f"completed now, {report.failed} failed; {report.wall_seconds:.1f} s ({report.backend})",
-              title_justify="left")
-    for col in ("S", "m", "runs", "conv.", "T", "kappa_H", "|D|", "||W_T-W_0||_F"):
-        t.add_column(col, justify="right" if col in ("S", "m", "runs", "conv.") else "left")
-    for c in outputs.cells:
-        t.add_row(str(c.S), str(c.m), str(c.runs), f"{c.converged}/{c.gd_ran}",
-                  *(format_range(c.quantity(q), q) for q in QUANTITIES))
-    out.print(t)
+    out.print(sweep_table(report, outputs))
     for r in outputs.rows:
         if r.error:
             err.print(f"run {r.run_id} failed: {r.error}", style="red", highlight=False, soft_wrap=True)
-    out.print(f"summary: {outputs.summary_csv}  table: {outputs.table_md}  figures: "
-              + (f"{len(outputs.figures)} in {outputs.figures[0].parent}" if outputs.figures
-                 else f"none ({outputs.figures_skipped or 'disabled'})"), highlight=False)
+    out.print(outputs_line(outputs), highlight=False)
 
 
 @app.command()
@@ -383,7 +296,8 @@ def sweep(
 ) -> None:
     """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/."""
     from .search import effort_from
-    from .experiments import paper_eta_w, parse_int_list, plan_grid, rebuild_outputs
+    from .rates import paper_eta_w
+    from .sweep import parse_int_list, plan_grid, rebuild_outputs
     from .verify import VerifyConfig
 
     try:
@@ -421,7 +335,8 @@ def reproduce(
 ) -> None:
     """Rerun the paper's Table 1, Table 2 or local-labels experiment and compare with its published ranges."""
     from .search import effort_from
-    from .experiments import QUANTITIES, reproduce_plan, write_comparison
+    from .paper import reproduce_plan, write_comparison
+    from .render import comparison_table, local_table
     from .verify import VerifyConfig
 
     try:
@@ -433,34 +348,9 @@ def reproduce(
         raise fail(str(exc))
     _print_sweep_summary(report, rep.outputs)
     if rep.local:
-        t = Table(title="local labels: converged runs, ours vs the paper", title_justify="left")
-        for col in ("m", "eta_w", "paper", "ours", "same majority"):
-            t.add_column(col)
-        for c in rep.local:
-            t.add_row(str(c.m), f"{c.eta_w:g}", f"{c.paper_converged}/{c.paper_runs}", f"{c.converged}/{c.runs}",
-                      "-" if c.same_majority is None else ("yes" if c.same_majority else "[red]NO[/]"))
-        out.print(t)
+        out.print(local_table(rep.local))
     if rep.comparisons:
-        t = Table(title=f"ours (mean) against the paper's {which} (min-max); in range?", title_justify="left")
-        t.add_column("S", justify="right")
-        t.add_column("m", justify="right")
-        for q in QUANTITIES:
-            t.add_column(q)
-        by_cell: dict = {}
-        for c in rep.comparisons:
-            by_cell.setdefault((c.S, c.m), {})[c.quantity] = c
-        for (S_, m_), qs in by_cell.items():
-            cells = []
-            for q in QUANTITIES:
-                c = qs[q]
-                mark = "-" if c.in_range is None else ("[green]in[/]" if c.in_range else "[red]OUT[/]")
-                ours = "-" if c.ours is None else f"{c.ours.mean:.4g}"
-                paper = "-" if c.paper is None else f"{c.paper.min:g}-{c.paper.max:g}"
-                cells.append(f"{ours} {mark} ({paper})")
-            t.add_row(str(S_), str(m_), *cells)
-        judged = [c for c in rep.comparisons if c.in_range is not None]
-        t.caption = f"{sum(c.in_range for c in judged)} of {len(judged)} in range; details in {rep.comparison_md}"
-        out.print(t)
+        out.print(comparison_table(which, rep.comparisons, rep.comparison_md))
     else:
         out.print(f"comparison: {rep.comparison_md}", highlight=False)
     raise typer.Exit(1 if report.failed else 0)
@@ -477,7 +367,7 @@ def audit_command(
     from rich.text import Text
 
     from .audit import Outcome, audit as run_audit
-    from .show import audit_table
+    from .render import audit_table
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True) as progress:
@@ -514,7 +404,7 @@ def show_command(
     fmt: Annotated[str, typer.Option("--format", help="table (terminal) or markdown (for review comments).")] = "table",
 ) -> None:
     """Render a certificate for reading: its properties, gradient descent, inputs and provenance."""
-    from .show import detail_tables, load_for_show, render_markdown
+    from .render import certificate_markdown, certificate_table, detail_tables, load_for_show
 
     if fmt not in ("table", "markdown"):
         raise fail(f"--format must be table or markdown, got {fmt!r}")
@@ -523,9 +413,9 @@ def show_command(
     except InputError as exc:
         raise fail(str(exc))
     if fmt == "markdown":
-        typer.echo(render_markdown(c), nl=False)
+        typer.echo(certificate_markdown(c), nl=False)
         return
-    out.print(render_table(c))
+    out.print(certificate_table(c))
     for t in detail_tables(c):
         out.print(t)
 

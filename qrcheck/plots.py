@@ -12,31 +12,26 @@ their min-max; with a paper table, the paper's means and ranges are drawn as hol
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .experiments import CellStats, PaperTable, Range
+from .certificate.io import atomic_file
+
+# plots imports nothing of qrcheck.sweep or qrcheck.paper (they call it): a cell is anything with
+# S, m, n and quantity(name) -> a range with min, max, mean (qrcheck.sweep.CellStats); a paper table
+# anything with rows of S, m and values[name] -> min, max, mean (qrcheck.paper.PaperTable)
+CellStats = PaperTable = Range = Any
 
 FIGURES = ("fig1_kappa_H.png", "fig2_D_density.png", "fig3_W_distance.png", "fig4_error_trajectories.png")
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    """Save ``fig`` as PNG through a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Save ``fig`` as PNG atomically (:func:`qrcheck.certificate.io.atomic_file`)."""
+    with atomic_file(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
     return path
 
 
@@ -48,7 +43,7 @@ def _colors(S_values: Sequence[int]) -> dict[int, tuple]:
     return {S: cmap(0.85 * i / k) for i, S in enumerate(sorted(S_values))}
 
 
-def _series(cells: Sequence["CellStats"], S: int, quantity: str,
+def _series(cells: Sequence[CellStats], S: int, quantity: str,
             scale: Callable[[int, int], float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(m, mean, [mean - min, max - mean]) of ``quantity / scale(S, m)`` over the cells of this S."""
     ms, mean, lo, hi = [], [], [], []
@@ -64,7 +59,7 @@ def _series(cells: Sequence["CellStats"], S: int, quantity: str,
     return np.asarray(ms), np.asarray(mean), np.asarray([lo, hi]).reshape(2, -1)
 
 
-def _paper_series(paper: "PaperTable", S: int, quantity: str,
+def _paper_series(paper: PaperTable, S: int, quantity: str,
                   scale: Callable[[int, int], float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ms, mean, lo, hi = [], [], [], []
     for row in paper.rows:
@@ -79,8 +74,8 @@ def _paper_series(paper: "PaperTable", S: int, quantity: str,
     return np.asarray(ms), np.asarray(mean), np.asarray([lo, hi]).reshape(2, -1)
 
 
-def _quantity_figure(cells: Sequence["CellStats"], quantity: str, scale: Callable[[int, int], float],
-                     ylabel: str, title: str, paper: "PaperTable | None",
+def _quantity_figure(cells: Sequence[CellStats], quantity: str, scale: Callable[[int, int], float],
+                     ylabel: str, title: str, paper: PaperTable | None,
                      extra: Callable[[object, int, np.ndarray, tuple], None] | None = None) -> Figure:
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
@@ -111,8 +106,8 @@ def _quantity_figure(cells: Sequence["CellStats"], quantity: str, scale: Callabl
     return fig
 
 
-def draw_all(cells: Sequence["CellStats"], trajectories: Mapping[str, tuple], fig_dir: str | Path,
-             paper: "PaperTable | None" = None) -> tuple[Path, ...]:
+def draw_all(cells: Sequence[CellStats], trajectories: Mapping[str, tuple], fig_dir: str | Path,
+             paper: PaperTable | None = None) -> tuple[Path, ...]:
     """Write :data:`FIGURES` into ``fig_dir``; ``trajectories`` maps run id -> (S, m, t, ||e_t||)."""
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)

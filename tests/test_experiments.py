@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qrcheck import experiments as ex
+from qrcheck import paper as pa
+from qrcheck.rates import paper_eta_w
+from qrcheck import sweep as sw
 from qrcheck.cli import app
 from qrcheck.verify import VerifyConfig
 
@@ -31,8 +33,8 @@ TEMPLATE = VerifyConfig(n=10, force=True)
 SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_86bb827d0a739c51.txt"
 
 
-def small_specs(base_seed: int = 0) -> tuple[ex.RunSpec, ...]:
-    return ex.plan_grid(TEMPLATE, (20, 40), (10, 20), 2, base_seed)
+def small_specs(base_seed: int = 0) -> tuple[sw.RunSpec, ...]:
+    return sw.plan_grid(TEMPLATE, (20, 40), (10, 20), 2, base_seed)
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -41,70 +43,68 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def without_volatile(obj):
-    """A certificate without its creation time and timing fields."""
-    if isinstance(obj, dict):
-        return {k: without_volatile(v) for k, v in obj.items() if k != "created" and "seconds" not in k}
-    if isinstance(obj, list):
-        return [without_volatile(v) for v in obj]
-    return obj
+    """A certificate without its creation time, timing fields and memory measurements."""
+    from qrcheck.certificate import strip_volatile
+
+    return strip_volatile(obj)
 
 
 @pytest.fixture(scope="module")
 def local_sweep(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local")
-    report = ex.run_sweep(small_specs(), out, workers=2)
+    report = sw.run_sweep(small_specs(), out, workers=2)
     assert (report.total, report.completed, report.failed) == (8, 8, 0)
-    ex.rebuild_outputs(out)
+    sw.rebuild_outputs(out)
     return out
 
 
 # ---- planning -------------------------------------------------------------------------------
 
 def test_parse_int_list_ranges_include_stop():
-    assert ex.parse_int_list("100:1000:100", "m") == tuple(range(100, 1001, 100))
-    assert ex.parse_int_list("30, 10,20:40:10", "m") == (10, 20, 30, 40)
+    assert sw.parse_int_list("100:1000:100", "m") == tuple(range(100, 1001, 100))
+    assert sw.parse_int_list("30, 10,20:40:10", "m") == (10, 20, 30, 40)
     for bad in ("", "a", "10:5:1", "1:2", "0", "10:20:0"):
-        with pytest.raises(ex.InputError):
-            ex.parse_int_list(bad, "m")
+        with pytest.raises(sw.InputError):
+            sw.parse_int_list(bad, "m")
 
 
 def test_seeds_depend_only_on_the_run():
-    big = {s.run_id: s.config.seed for s in ex.plan_grid(TEMPLATE, (20, 40), (10, 20, 30), 3, base_seed=5)}
-    part = {s.run_id: s.config.seed for s in ex.plan_grid(TEMPLATE, (40,), (20,), 2, base_seed=5)}
+    big = {s.run_id: s.config.seed for s in sw.plan_grid(TEMPLATE, (20, 40), (10, 20, 30), 3, base_seed=5)}
+    part = {s.run_id: s.config.seed for s in sw.plan_grid(TEMPLATE, (40,), (20,), 2, base_seed=5)}
     assert all(big[k] == v for k, v in part.items())  # extending the grid changes no seed
     assert len(set(big.values())) == len(big)  # distinct runs, distinct seeds
-    other = {s.run_id: s.config.seed for s in ex.plan_grid(TEMPLATE, (20, 40), (10, 20, 30), 3, base_seed=6)}
+    other = {s.run_id: s.config.seed for s in sw.plan_grid(TEMPLATE, (20, 40), (10, 20, 30), 3, base_seed=6)}
     assert not set(other.values()) & set(big.values())
     assert all(0 <= v < 2**63 for v in big.values())
 
 
 def test_paper_eta_w_matches_the_shipped_exceptions():
-    rates = ex.paper_data()["table1"]["eta_w"]
+    rates = pa.paper_data()["table1"]["eta_w"]
     for S in (100, 200, 500, 1000):
         for m in range(100, 1001, 100):
             want = rates["default"]
             for e in rates["exceptions"]:
                 if S == e["S"] and m >= e["m_at_least"]:
                     want = e["eta_w"]
-            assert ex.paper_eta_w(S, m) == want
-    specs = ex.reproduce_plan("table1", VerifyConfig())
+            assert paper_eta_w(S, m) == want
+    specs = pa.reproduce_plan("table1", VerifyConfig())
     assert len(specs) == 400 and len({(s.S, s.m) for s in specs}) == 40
     assert {s.config.eta_w for s in specs if s.S == 1000 and s.m >= 900} == {2e-4}
     assert all(s.config.force and s.config.labels == "gaussian" and s.n == 100 for s in specs)
-    implied = {(s.S, s.m): s.config.eta_w for s in ex.reproduce_plan("table1", VerifyConfig(), reps=1, rates="implied")}
-    assert {k: v for k, v in implied.items() if v != ex.paper_eta_w(*k)} == {(1000, m): 5e-4 for m in range(100, 801, 100)}
-    table2 = ex.reproduce_plan("table2", VerifyConfig())
+    implied = {(s.S, s.m): s.config.eta_w for s in pa.reproduce_plan("table1", VerifyConfig(), reps=1, rates="implied")}
+    assert {k: v for k, v in implied.items() if v != paper_eta_w(*k)} == {(1000, m): 5e-4 for m in range(100, 801, 100)}
+    table2 = pa.reproduce_plan("table2", VerifyConfig())
     assert [sum(s.m == m for s in table2) for m in (1000, 2000, 3000, 4000, 5000)] == [10, 10, 6, 3, 1]
-    local = ex.reproduce_plan("local", VerifyConfig())
+    local = pa.reproduce_plan("local", VerifyConfig())
     assert {(s.m, s.config.eta_w, s.config.labels) for s in local} == {(1000, 1e-3, "local"), (2000, 1e-4, "local")}
 
 
 def test_paper_tables_match_the_paper_text():
     """Every shipped Table 1 / Table 2 row equals the row of the paper's text it cites."""
-    t1, t2 = ex.paper_data()["table1"]["rows"], ex.paper_data()["table2"]["rows"]
+    t1, t2 = pa.paper_data()["table1"]["rows"], pa.paper_data()["table2"]["rows"]
     assert len(t1) == 40 and len(t2) == 5
     for row in t1 + t2:
-        for q in ex.QUANTITIES:
+        for q in sw.QUANTITIES:
             if row[q] is not None:
                 assert float(row[q]["min"]) <= float(row[q]["mean"]) <= float(row[q]["max"]), (row["source"], q)
     if not SEED_TEXT.is_file():
@@ -114,7 +114,7 @@ def test_paper_tables_match_the_paper_text():
         printed = re.sub(r"</?b>", "", lines[row["source"]["seed_line"] - 1])
         numbers = re.findall(r"\d+(?:\.\d+)?", printed)
         ours = [str(row["m"])] if row["source"]["table"] == "Table 2" else [str(row["S"]), str(row["m"])]
-        for q in ex.QUANTITIES:
+        for q in sw.QUANTITIES:
             v = row[q]
             if v is not None:
                 ours += [v["min"], v["max"], v["mean"]] if v["min"] != v["max"] else [v["min"]]
@@ -122,19 +122,19 @@ def test_paper_tables_match_the_paper_text():
 
 
 def test_paper_value_range_uses_the_printed_precision():
-    v = ex.PaperValue.parse({"min": "0.7", "max": "0.76", "mean": "0.73"})
+    v = pa.PaperValue.parse({"min": "0.7", "max": "0.76", "mean": "0.73"})
     assert v.contains(0.65) and v.contains(0.7649) and not v.contains(0.6499) and not v.contains(0.7651)
-    cell = ex.CellStats(S=100, m=1000, n=100, eta_w=(1e-3,), runs=10, gd_ran=10, converged=10, failed=0,
-                        T=ex.Range(1700, 2000, 1948.5, 10), kappa_H=ex.Range(0.7, 0.8, 0.77, 10),
-                        D=ex.Range(2e4, 3e4, 21834.4, 10), W_distance=None)
-    comps = {c.quantity: c for c in ex.compare([cell], ex.paper_table("table2"))}
+    cell = sw.CellStats(S=100, m=1000, n=100, eta_w=(1e-3,), runs=10, gd_ran=10, converged=10, failed=0,
+                        T=sw.Range(1700, 2000, 1948.5, 10), kappa_H=sw.Range(0.7, 0.8, 0.77, 10),
+                        D=sw.Range(2e4, 3e4, 21834.4, 10), W_distance=None)
+    comps = {c.quantity: c for c in pa.compare([cell], pa.paper_table("table2"))}
     # T: printed 1739-1948 -> 1948.5 is still in; kappa_H 0.77 > 0.765 out; D 21834.4 < 21834.5 out
     assert (comps["T"].in_range, comps["kappa_H"].in_range, comps["D"].in_range) == (True, False, False)
     assert comps["W_distance"].in_range is None and "no converged run" in comps["W_distance"].note
     stated = dataclasses.replace(cell, S=1000, m=300, eta_w=(1e-3,))
-    note = ex.compare([stated], ex.paper_table("table1"))[0].note
+    note = pa.compare([stated], pa.paper_table("table1"))[0].note
     assert "imply eta_w = 0.0005" in note
-    assert "imply" not in ex.compare([dataclasses.replace(stated, eta_w=(5e-4,))], ex.paper_table("table1"))[0].note
+    assert "imply" not in pa.compare([dataclasses.replace(stated, eta_w=(5e-4,))], pa.paper_table("table1"))[0].note
 
 
 # ---- running --------------------------------------------------------------------------------
@@ -143,14 +143,14 @@ def test_local_and_dask_give_identical_results(local_sweep, tmp_path):
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        report = ex.run_sweep(small_specs(), tmp_path, scheduler=cluster.scheduler_address)
+        report = sw.run_sweep(small_specs(), tmp_path, scheduler=cluster.scheduler_address)
     assert (report.completed, report.failed) == (8, 0) and report.backend.startswith("dask")
-    ex.rebuild_outputs(tmp_path, figures=False)
+    sw.rebuild_outputs(tmp_path, figures=False)
     a, b = read_csv(local_sweep / "summary.csv"), read_csv(tmp_path / "summary.csv")
     assert len(a) == len(b) == 8
     for ra, rb in zip(a, b):
-        assert {k: v for k, v in ra.items() if k not in ex.TIMING_COLUMNS} == \
-               {k: v for k, v in rb.items() if k not in ex.TIMING_COLUMNS}
+        assert {k: v for k, v in ra.items() if k not in sw.TIMING_COLUMNS} == \
+               {k: v for k, v in rb.items() if k not in sw.TIMING_COLUMNS}
         assert ra["gd_status"] == "converged" and int(ra["T"]) > 0
     for path in sorted((local_sweep / "runs").glob("*.json")):
         ca = json.loads(path.read_text())
@@ -160,33 +160,33 @@ def test_local_and_dask_give_identical_results(local_sweep, tmp_path):
 
 def test_rerun_skips_finished_runs_and_refuses_other_parameters(local_sweep):
     before = {p.name: p.stat().st_mtime_ns for p in (local_sweep / "runs").glob("*.json")}
-    report = ex.run_sweep(small_specs(), local_sweep, workers=2)
+    report = sw.run_sweep(small_specs(), local_sweep, workers=2)
     assert (report.skipped, report.completed) == (8, 0)
     assert before == {p.name: p.stat().st_mtime_ns for p in (local_sweep / "runs").glob("*.json")}
-    other = ex.plan_grid(dataclasses.replace(TEMPLATE, eta_w=2e-3), (20,), (10,), 1)
-    with pytest.raises(ex.InputError, match="other parameters"):
-        ex.run_sweep(other, local_sweep)
+    other = sw.plan_grid(dataclasses.replace(TEMPLATE, eta_w=2e-3), (20,), (10,), 1)
+    with pytest.raises(sw.InputError, match="other parameters"):
+        sw.run_sweep(other, local_sweep)
 
 
 def test_failed_run_is_recorded_and_does_not_stop_the_sweep(tmp_path):
-    good = ex.plan_grid(TEMPLATE, (20,), (10, 20), 2)
-    bad = ex.RunSpec(7, dataclasses.replace(good[0].config, labels="no-such-labels"))
+    good = sw.plan_grid(TEMPLATE, (20,), (10, 20), 2)
+    bad = sw.RunSpec(7, dataclasses.replace(good[0].config, labels="no-such-labels"))
     order = []
-    report = ex.run_sweep([*good, bad], tmp_path, workers=1, on_result=lambda s, r: order.append((s.rep, s.m)))
+    report = sw.run_sweep([*good, bad], tmp_path, workers=1, on_result=lambda s, r: order.append((s.rep, s.m)))
     assert (report.completed, report.failed, report.failed_ids) == (4, 1, (bad.run_id,))
     assert order == [(0, 10), (0, 20), (1, 10), (1, 20), (7, 10)]  # rep by rep
-    record = json.loads((tmp_path / "runs" / f"{bad.run_id}{ex.ERROR_SUFFIX}").read_text())
+    record = json.loads((tmp_path / "runs" / f"{bad.run_id}{sw.ERROR_SUFFIX}").read_text())
     assert "InputError" in record["error"] and "no-such-labels" in record["error"]
-    rows = {r["run_id"]: r for r in read_csv(ex.rebuild_outputs(tmp_path, figures=False).summary_csv)}
+    rows = {r["run_id"]: r for r in read_csv(sw.rebuild_outputs(tmp_path, figures=False).summary_csv)}
     assert len(rows) == 5 and "no-such-labels" in rows[bad.run_id]["error"] and rows[bad.run_id]["T"] == ""
     assert rows[good[0].run_id]["error"] == "" and rows[good[0].run_id]["gd_status"] == "converged"
     # a failed run is not finished: the next call tries it again (and records it again); so is a
     # certificate that does not parse
     broken = tmp_path / "runs" / f"{good[1].run_id}.json"
     broken.write_text(broken.read_text()[:100])
-    again = ex.run_sweep([*good, bad], tmp_path, workers=1)
+    again = sw.run_sweep([*good, bad], tmp_path, workers=1)
     assert (again.skipped, again.completed, again.failed) == (3, 1, 1)
-    assert ex.load_certificate(broken)["parameters"]["seed"] == good[1].config.seed
+    assert sw.load_certificate(broken)["parameters"]["seed"] == good[1].config.seed
 
 
 def test_kill_and_resume(tmp_path):
@@ -263,13 +263,13 @@ def test_table_md_aggregates_summary_csv(local_sweep):
 def test_error_trajectory_accessor(local_sweep):
     for path in (local_sweep / "runs").glob("*.json"):
         cert = json.loads(path.read_text())
-        t, e = ex.error_trajectory(cert)
+        t, e = sw.error_trajectory(cert)
         assert t[0] == 0 and t[-1] == cert["gd"]["T"] and np.all(np.diff(t) > 0) and t.size == e.size
         assert e[-1] == cert["gd"]["final_error"] < 1e-3 and e[0] > e[-1]
     stride = {"gd": {"T": 7, "error_trajectory": [8.0, 4.0, 2.0, 1.0, 0.5], "error_trajectory_stride": 2}}
-    t, e = ex.error_trajectory(stride)
+    t, e = sw.error_trajectory(stride)
     assert t.tolist() == [0, 2, 4, 6, 7] and e.tolist() == [8.0, 4.0, 2.0, 1.0, 0.5]
-    assert ex.error_trajectory({"gd": {"ran": False}}) is None
+    assert sw.error_trajectory({"gd": {"ran": False}}) is None
 
 
 def test_cli_sweep_rejects_bad_lists(tmp_path):
@@ -285,7 +285,7 @@ def test_reproduce_quick_compares_with_the_paper(tmp_path):
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "summary.csv")
     assert [(r["S"], r["m"], r["eta_w"]) for r in rows] == [("100", "100", "0.001"), ("100", "200", "0.001")]
-    paper = {(r["S"], r["m"]): r for r in ex.paper_data()["table1"]["rows"]}
+    paper = {(r["S"], r["m"]): r for r in pa.paper_data()["table1"]["rows"]}
     comps = read_csv(tmp_path / "comparison.csv")
     assert len(comps) == 8
     for c in comps:

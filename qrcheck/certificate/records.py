@@ -106,14 +106,17 @@ def _int(x: Any) -> int | None:
 
 
 # ---- parameters -----------------------------------------------------------------------------
-def check_rates(eta_w: float, eta_z: float, tol: float, *, no_gd: bool = False) -> None:
-    """Validate the rates and tolerance of (12) as ``verify`` does; one-line :class:`InputError`."""
-    for name, v in (("eta_w", eta_w), ("eta_z", eta_z), ("tol", tol)):
+def check_rates(eta_w: float, eta_z: float, tol: float | None = None, *, no_gd: bool | None = None) -> None:
+    """Validate the rates (and the tolerance, when given) of (12): the one place that does; one-line
+    :class:`InputError`. ``no_gd=None`` (a command without that flag) asks for eta_w + eta_z > 0
+    without suggesting ``--no-gd``."""
+    given = (("eta_w", eta_w), ("eta_z", eta_z)) + ((("tol", tol),) if tol is not None else ())
+    for name, v in given:
         if not np.isfinite(v) or v < 0:
             raise InputError(f"--{name.replace('_', '-')} must be a finite number >= 0, got {v}")
     if eta_w + eta_z <= 0 and not no_gd:
-        raise InputError("--eta-w + --eta-z must be > 0 (or pass --no-gd)")
-    if tol <= 0:
+        raise InputError("--eta-w + --eta-z must be > 0" + ("" if no_gd is None else " (or pass --no-gd)"))
+    if tol is not None and tol <= 0:
         raise InputError(f"--tol must be > 0, got {tol}")
 
 
