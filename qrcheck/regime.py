@@ -31,17 +31,28 @@ FOR_36 = ("24", "28", "30")
 FOR_69 = ("21", "22")
 # (37) lambda_min(G_t) >= Omega~(S), Section 3.2: (29).
 FOR_37 = ("29",)
-# (36) and (69) are used exactly when m <= o~(n S^1/4): cases (16), (17); (37) when
-# eta_z/eta_w >= omega~(m^2/(nS)): cases (17), (18).
+# (36) and (69) are used in cases (16), (17) (m <= o~(n S^1/4)); (37) in cases (17), (18), and in
+# case (16) too whenever eta_z/eta_w >= omega~(m^2/(nS)) holds: Appendix D's proof of (59) then goes
+# through (35), i.e. (48), (37) and so (29) (issue 10 item 7: every route the case relies on).
 CASE_USES = {"16": ("36", "69"), "17": ("36", "69", "37"), "18": ("37",)}
 GROUPS = {"36": FOR_36, "69": FOR_69, "37": FOR_37}
 CASES = ("16", "17", "18")
 
 
-def case_requirements(case: str) -> tuple[str, ...]:
-    """The properties the deterministic part uses in case (16), (17) or (18), sorted."""
+def case_uses(case: str, ratio_17: bool = False) -> tuple[str, ...]:
+    """The intermediate claims (36), (69), (37) the proof uses in ``case``; ``ratio_17``: whether
+    eta_z/eta_w >= omega~(m^2/(nS)) holds (then (59) in Appendix D uses (35), hence (37))."""
+    out = list(CASE_USES[case])
+    if ratio_17 and "37" not in out:
+        out.append("37")
+    return tuple(out)
+
+
+def case_requirements(case: str, ratio_17: bool = False) -> tuple[str, ...]:
+    """The properties the deterministic part uses in case (16), (17) or (18), sorted; with
+    ``ratio_17`` (eta_z/eta_w >= omega~(m^2/(nS)) holds) case (16) also needs (29)."""
     eqs = set(BASE)
-    for step in CASE_USES[case]:
+    for step in case_uses(case, ratio_17):
         eqs.update(GROUPS[step])
     return tuple(sorted(eqs, key=int))
 
@@ -134,8 +145,17 @@ class Case:
         return self.rates_ok and self.condition("m_S").holds and bool(self.applicable)
 
     @property
+    def ratio_17(self) -> bool:
+        """eta_z/eta_w >= omega~(m^2/(nS)) holds: (37), hence (29), is used whatever the case."""
+        return self.condition("ratio_17").holds
+
+    def requirements(self, case: str) -> tuple[str, ...]:
+        """What the deterministic part uses in ``case`` at these rates (:func:`case_requirements`)."""
+        return case_requirements(case, self.ratio_17)
+
+    @property
     def required(self) -> tuple[str, ...]:
-        return case_requirements(self.case)
+        return self.requirements(self.case)
 
     def failing(self) -> tuple[Condition, ...]:
         """The hypotheses that fail, those of the cases (16)-(18) only when no case applies."""
@@ -165,7 +185,7 @@ class Case:
                 "theorem_applies": self.theorem_applies, "rates_within_15": self.rates_ok,
                 "L": self.L, "conditions": self.conditions,
                 "explanation": self.explanation(),
-                "requirements": {k: list(case_requirements(k)) for k in CASES}}
+                "requirements": {k: list(self.requirements(k)) for k in CASES}}
 
 
 def classify(n: int, S: int, m: int, eta_w: float, eta_z: float) -> Case:
@@ -201,7 +221,7 @@ def choose_case(case: Case, violated: set[str] | frozenset[str]) -> str:
     """The case gating uses: the first applicable case none of whose required properties is
     violated (the proof of that case goes through); else ``case.case``."""
     for k in case.applicable:
-        if not set(case_requirements(k)) & set(violated):
+        if not set(case.requirements(k)) & set(violated):
             return k
     return case.case
 
@@ -214,7 +234,7 @@ def required_properties(require: str, case: Case, all_eqs: list[str],
         return tuple(all_eqs)
     if require == "none":
         return ()
-    return case_requirements(choose_case(case, violated))
+    return case.requirements(choose_case(case, violated))
 
 
 # ---- predicted next to observed --------------------------------------------------------------

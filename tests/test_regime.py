@@ -76,6 +76,16 @@ def test_dependency_map():
         assert "19" not in case_requirements(case)     # (19) serves only Appendices B, C
 
 
+def test_case_16_needs_29_when_eta_z_over_eta_w_is_large():
+    """Issue 10 item 7: (16) and (17) both apply; Appendix D's (59) uses (35), hence (37), (29)."""
+    c = classify(100, 10 ** 6, 10, 1e-19, 1e-19)
+    assert c.applicable == ("16", "17") and c.ratio_17
+    assert "29" in c.requirements("16") and "29" in c.required
+    assert "29" in required_properties("regime", c, ALL, {"29"})
+    assert case_requirements("16", ratio_17=True) == case_requirements("17")
+    assert c.to_json()["requirements"]["16"] == list(case_requirements("17"))
+
+
 def test_gating_picks_an_applicable_case_whose_properties_hold():
     c = classify(100, 10 ** 6, 10, 1e-19, 1e-15)       # (17) and (18) both apply
     assert choose_case(c, set()) == "17"
