@@ -31,7 +31,8 @@ def _statuses(cert):
 
 def _audit(cert, arrays, *, replay_gd=True, max_steps=replay.DEFAULT_REPLAY_STEPS):
     led = Ledger(cert)
-    n_star = (cert["gd"].get("changes") or {}).get("n_star") if isinstance(cert.get("gd"), dict) else None
+    ch = cert["gd"].get("changes") if isinstance(cert.get("gd"), dict) else None
+    n_star = ch.get("n_star") if isinstance(ch, dict) else None
     replay.check_gd(cert, arrays, led, replay_gd, max_steps, n_star=n_star)
     regime.check(cert, led, _statuses(cert), arrays=arrays)
     return led
@@ -177,3 +178,14 @@ def test_mutated_gd_update_in_verify_is_caught(monkeypatch):
     cert, arrays, _ = _run(n=20, S=40, m=10, force=True)
     led = _audit(cert, arrays)
     assert {"gd.T", "gd.error_trajectory"} & _paths(led) or "gd.final_error" in _paths(led)
+
+
+@pytest.mark.parametrize("key,value", [("T", "x"), ("changes", 5), ("checkpoints", "a"), ("error_trajectory", None),
+                                       ("error_trajectory_f32", 5), ("spectral", {"H0": 3}), ("ran", "yes"),
+                                       ("singular_steps", {"a": 1}), ("T", 10 ** 12)])
+def test_hostile_gd_values_are_mismatches_not_crashes(honest, key, value):
+    cert, arrays = honest
+    bad = copy.deepcopy(cert)
+    bad["gd"][key] = value
+    led = _audit(bad, arrays)
+    assert led.exit_code in (1, 3) and (led.mismatches or led.cannots)

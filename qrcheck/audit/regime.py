@@ -253,28 +253,34 @@ def _num(v: Any) -> float | None:
     return float(v)
 
 
+def _dict(v: Any) -> Mapping[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
 def _trajectory(gd: Mapping[str, Any]) -> tuple[dict[int, float], dict[int, float]] | None:
     """(exact, approx): ||e_t|| by t from the float64 JSON list and from the float32 copy."""
     import base64
 
     T = gd.get("T")
-    if isinstance(T, bool) or not isinstance(T, int) or T < 0:
+    if isinstance(T, bool) or not isinstance(T, int) or T < 0 or T > 10 ** 9:
         return None
-    stride = gd.get("error_trajectory_stride", 1)
+    stride = max(1, math.ceil(T / 1000))           # the record's stride (replay checks the claimed one)
     listed = gd.get("error_trajectory")
     exact: dict[int, float] = {}
-    if isinstance(stride, int) and not isinstance(stride, bool) and stride >= 1 and isinstance(listed, list):
+    count = T // stride + 1 + (1 if T % stride else 0)
+    if isinstance(listed, list) and len(listed) == count:
         ts = list(range(0, T + 1, stride))
         if T % stride:
             ts.append(T)
-        if len(ts) == len(listed) and all(_num(v) is not None for v in listed):
+        if all(_num(v) is not None for v in listed):
             exact = {t: float(v) for t, v in zip(ts, listed)}
     approx: dict[int, float] = {}
     f32 = gd.get("error_trajectory_f32")
     try:
-        a = np.frombuffer(base64.b64decode(f32["data"], validate=True), dtype="<f4")
-        if a.size == T + 1:
-            approx = {t: float(v) for t, v in enumerate(a)}
+        if len(f32["data"]) <= 8 * (T + 2):
+            a = np.frombuffer(base64.b64decode(f32["data"], validate=True), dtype="<f4")
+            if a.size == T + 1:
+                approx = {t: float(v) for t, v in enumerate(a)}
     except Exception:  # noqa: BLE001 - a malformed copy is replay's finding, not regime's
         pass
     return exact, approx
@@ -290,7 +296,7 @@ def bounds(reg: Regime, gd: Mapping[str, Any] | None, y_norm: float | None,
     small, big = reg.c("m_small").holds, reg.c("ratio_17").holds
     q = math.inf if reg.eta_w == 0 else reg.eta_z / reg.eta_w
     ran = gd is not None
-    ch = (gd or {}).get("changes") or {}
+    ch = _dict((gd or {}).get("changes"))
     traj = _trajectory(gd) if ran else None
     rate = None
     if traj is not None:
@@ -300,8 +306,8 @@ def bounds(reg: Regime, gd: Mapping[str, Any] | None, y_norm: float | None,
             rate = math.log(exact[0] / exact[T]) / T
     lam_H = None
     if ran:
-        vals = [_num(gd.get("lambda_min_HT"))] + [_num((c or {}).get("lambda_min_H"))
-                                                 for c in gd.get("checkpoints") or []]
+        cps = gd.get("checkpoints") if isinstance(gd.get("checkpoints"), list) else []
+        vals = [_num(gd.get("lambda_min_HT"))] + [_num(_dict(c).get("lambda_min_H")) for c in cps]
         lam_H = None if any(v is None for v in vals) else min(vals)
 
     def obs(key: str) -> float | None:
@@ -344,7 +350,7 @@ def figures(reg: Regime, gd: Mapping[str, Any] | None) -> dict[str, Any]:
     n, S, m = reg.n, reg.S, reg.m
     out: dict[str, Any] = {"kappa_D_predicted": (m / (n * S)) ** (1 / 3)}
     ran = gd is not None
-    ch = (gd or {}).get("changes") or {}
+    ch = _dict((gd or {}).get("changes"))
     g = (lambda k: _num(gd.get(k))) if ran else (lambda k: None)
     W, D, lamT = g("W_distance"), g("D"), g("lambda_min_HT")
     out["kappa_W"] = None if W is None else W / math.sqrt(m)

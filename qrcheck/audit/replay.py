@@ -283,11 +283,11 @@ def _check_record(gd: Mapping[str, Any], pr: Mapping[str, Any], ledger: Any,
     if f32 is not None:
         e = f32
         tol32 = float(np.float32(pr["tol"]))
-        rises = [t for t in range(1, T) if not e[t] <= e[t - 1]]
+        rises = (np.nonzero(~(e[1:T] <= e[:T - 1]))[0] + 1).tolist()
         if rises:
             ledger.fail("gd.error_trajectory_f32", f"||e_{rises[0]}|| > ||e_{rises[0] - 1}||",
                         "non-increasing before T", "the safety valve would have stopped there")
-        early = [t for t in range(T) if e[t] < tol32]
+        early = np.nonzero(e[:T] < tol32)[0].tolist()
         if early:
             ledger.fail("gd.error_trajectory_f32", f"||e_{early[0]}|| < tol", f"T = {early[0]}",
                         "success would have stopped there")
@@ -441,7 +441,8 @@ def check_gd(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None, l
             if gd[k] not in (None, [], {}):
                 ledger.fail(f"gd.{k}", gd[k], None, "GD did not run")
         return
-    exact = _check_record(gd, pr, ledger, n_star)
+    with ledger.guard("gd"):
+        _check_record(gd, pr, ledger, n_star)
     if not replay:
         return
     if arrays is None:
@@ -453,14 +454,16 @@ def check_gd(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None, l
                             f"{max_steps} steps", f"rerun with a replay step limit >= {T_claim}")
         return
     X, W0, z0, y = (np.asarray(arrays[k], dtype=np.float64) for k in ("X", "W0", "z0", "y"))
-    ns = int(n_star) if n_star is not None else int(gd.get("changes", {}).get("n_star", X.shape[0]))
+    ch = gd.get("changes") if isinstance(gd.get("changes"), dict) else {}
+    ns = int(n_star) if n_star is not None else ch.get("n_star") if _is_int(ch.get("n_star")) else X.shape[0]
     rep = reference_gd(X, W0, z0, y, eta_w=pr["eta_w"], eta_z=pr["eta_z"], tol=pr["tol"],
                        max_steps=pr["max_steps"], n_star=ns, track_every=pr["track_every"], limit=max_steps)
     if rep.limit_hit:
         ledger.cannot("gd", f"the replay reached its limit of {max_steps} steps before (12) stopped",
                       "rerun with a larger replay step limit")
         return
-    _compare(gd, rep, X, z0, pr, ns, ledger)
+    with ledger.guard("gd"):
+        _compare(gd, rep, X, z0, pr, ns, ledger)
 
 
 def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, pr: Mapping[str, Any],
