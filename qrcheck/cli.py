@@ -95,20 +95,23 @@ def verify(
     export_graph: Annotated[Optional[Path], typer.Option("--export-graph", help="Write the activation-change set D as a bipartite GraphML graph (needs networkx).")] = None,
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
-    from .certificate import CertificateError
-    from .draw import DEFAULT_M, DEFAULT_N, DEFAULT_S
-    from .render import certificate_table
+    from .draw import DEFAULT_M, DEFAULT_N, DEFAULT_S, check_sizes
     from .search import effort_from
-    from .verify import VerifyConfig, verify as run_verify
 
-    try:
-        search_effort = effort_from(effort, subset_samples, restarts, iterations, time_budget)
-    except InputError as exc:
-        raise fail(str(exc))
     given = {"n": n, "S": S, "m": m}
     files = any(v is not None for v in (X, W0, z0, y))
     defaults = {"n": DEFAULT_N, "S": DEFAULT_S, "m": DEFAULT_M}
     dims = {k: (v if v is not None or files else defaults[k]) for k, v in given.items()}
+    try:
+        search_effort = effort_from(effort, subset_samples, restarts, iterations, time_budget)
+        if not files:  # usage errors first, before the numerical stack (scipy) is imported
+            check_sizes(dims["n"], dims["S"], dims["m"])
+    except InputError as exc:
+        raise fail(str(exc))
+    from .certificate import CertificateError
+    from .render import certificate_table
+    from .verify import VerifyConfig, verify as run_verify
+
     cfg = VerifyConfig(n=dims["n"], S=dims["S"], m=dims["m"], seed=seed,
                        X=None if X is None else str(X), W0=None if W0 is None else str(W0),
                        z0=None if z0 is None else str(z0), y=None if y is None else str(y),

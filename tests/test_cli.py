@@ -124,3 +124,15 @@ def test_table_readable_at_100_columns(tmp_path):
     assert max(len(line) for line in r.output.splitlines()) <= 100
     for k in range(19, 31):
         assert str(k) in r.output
+
+
+def test_help_and_a_usage_error_do_not_import_the_numerical_stack():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom qrcheck.cli import main\nsys.argv = ['qrcheck'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n"
+            "    print('RESULT', e.code, 'scipy' in sys.modules, 'qrcheck.verify' in sys.modules)\n")
+    for args, code_ in ((["--help"], 0), (["verify", "--n", "0"], 2)):
+        r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert f"RESULT {code_} False False" in r.stdout, (args, r.stdout[-300:], r.stderr[-300:])
