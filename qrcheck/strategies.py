@@ -32,7 +32,7 @@ from . import InputError
 from .rates import RateRule, paper_rates
 
 __all__ = ["DEFECTS", "Defect", "Drawn", "Sizes", "draws", "known_draw", "overparametrized", "paper_grid",
-           "planted", "plant", "seeds", "sizes", "theorem_sizes"]
+           "planted", "plant", "sample", "seeds", "sizes", "theorem_sizes"]
 
 SEED_MAX = 2**32 - 1
 IntOrStrategy = "int | st.SearchStrategy[int]"
@@ -210,6 +210,12 @@ def _make(n: int, S: int, m: int, seed: int, z_dist: str, labels: str, eta_w=Non
         while len(_KNOWN) > _KNOWN_MAX:
             _KNOWN.popitem(last=False)
     return out
+
+
+def sample(n: int, S: int, m: int, seed: int = 0, z_dist: str = "rademacher", labels: str = "gaussian") -> Drawn:
+    """The :class:`Drawn` that :func:`draws` generates for these sizes and seed, without hypothesis
+    (the arrays of ``qrcheck verify --n n --S S --m m --seed seed``)."""
+    return _make(int(n), int(S), int(m), int(seed), z_dist, labels)
 
 
 # ---------------------------------------------------------------------------------------------
