@@ -223,7 +223,8 @@ def properties_table(checkers) -> Table:
 
 
 def audit_table(report) -> Table:
-    """Mismatches of an audit report: property, field, claimed, recomputed."""
+    """Mismatches of an audit report: property, where (``field``, or the kernel's ``path`` and
+    ``why``), claimed, recomputed."""
     t = Table(title=Text(f"audit of {report.path}: {len(report.mismatches)} mismatch"
                          f"{'' if len(report.mismatches) == 1 else 'es'}"), title_justify="left")
     t.add_column("property")
@@ -231,7 +232,10 @@ def audit_table(report) -> Table:
     t.add_column("claimed", overflow="fold", max_width=30)
     t.add_column("recomputed", overflow="fold", max_width=40)
     for m in report.mismatches:
-        t.add_row(Text(m.prop), Text(m.field), Text(m.claimed, style="red"), Text(m.recomputed, style="green"))
+        where = getattr(m, "field", None) or getattr(m, "path", "")
+        why = getattr(m, "why", "")
+        t.add_row(Text(m.prop), Text(where + (f" ({why})" if why else "")), Text(m.claimed, style="red"),
+                  Text(m.recomputed, style="green"))
     return t
 
 
