@@ -29,9 +29,9 @@ __all__ = ["Report", "audit", "check", "verify"]
 
 EQS = tuple(str(e) for e in range(19, 31))
 STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold red",
-                "vacuous": "yellow", "not_applicable": "dim"}
+                "vacuous": "yellow", "not_applicable": "dim", "undecided": "magenta"}
 STATUS_COLOR = {"certified": "#1a7f37", "passed": "#2da44e", "violated": "#cf222e",
-                "vacuous": "#9a6700", "not_applicable": "#6e7781"}
+                "vacuous": "#9a6700", "not_applicable": "#6e7781", "undecided": "#8250df"}
 
 
 def _eq_key(eq: Any) -> str:
@@ -224,7 +224,7 @@ class Report:
         head = "".join(f"<th>{h}</th>" for h in ("property", "name", "status", "statistic vs threshold", "method"))
         body = "".join(
             "<tr>" + "".join(
-                f'<td style="color:{STATUS_COLOR[c]};font-weight:bold">{c}</td>' if i == 2 else f"<td>{html.escape(c)}</td>"
+                f'<td style="color:{STATUS_COLOR.get(c, "#000")};font-weight:bold">{c}</td>' if i == 2 else f"<td>{html.escape(c)}</td>"
                 for i, c in enumerate(r)) + "</tr>" for r in self._rows())
         return (f"<div><b>{html.escape(self._title())}</b><table><thead><tr>{head}</tr></thead>"
                 f"<tbody>{body}</tbody></table></div>")
@@ -235,7 +235,7 @@ class Report:
         for h in ("property", "name", "status", "statistic vs threshold", "method"):
             t.add_column(h)
         for r in self._rows():
-            t.add_row(r[0], r[1], f"[{STATUS_STYLE[r[2]]}]{r[2]}[/]", r[3], r[4])
+            t.add_row(r[0], r[1], f"[{STATUS_STYLE.get(r[2], 'bold')}]{r[2]}[/]", r[3], r[4])
         return t
 
 

@@ -27,9 +27,11 @@ from typing import Any, Iterable, Mapping
 __all__ = ["assert_holds", "assert_violated", "assert_status", "assert_converged", "property_row",
            "reproduce_command", "save_arrays", "HOLDS"]
 
-ALL_STATUSES = ("certified", "passed", "violated", "vacuous", "not_applicable")
-#: every status but ``violated`` (a vacuous or inapplicable property is not a failure)
-HOLDS = ("certified", "passed", "vacuous", "not_applicable")
+from .results import Status
+
+ALL_STATUSES = tuple(s.value for s in Status)
+#: every status but ``violated`` (a vacuous, undecided or inapplicable property is not a failure)
+HOLDS = tuple(s.value for s in Status if s is not Status.VIOLATED)
 
 
 def _eq(eq: Any) -> str:
