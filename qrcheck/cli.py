@@ -391,6 +391,11 @@ def audit_command(
         out.print(Text(f"note: {note}", style="dim"))
     for u in report.unverified:
         out.print(Text(f"not re-derived: {u}", style="yellow"))
+    for key in getattr(report, "unvouched", ()):
+        out.print(Text(f"not checked: {key}", style="yellow"))
+    if getattr(report, "not_vouched", ()):
+        out.print(Text(f"not vouched for: {len(report.not_vouched)} keys that record rather than claim (timings, "
+                       "versions, free text; docs/certificates.md)", style="dim"))
     where = f"; arrays {report.arrays_from}" if report.arrays_from else ""
     gd = "; gradient descent replayed" if report.gd_replayed else ""
     summary = {Outcome.CLEAN: ("clean: every claim re-verified", "bold green"),

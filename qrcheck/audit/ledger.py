@@ -221,6 +221,12 @@ class Mismatch:
         parts = self.path.split(".")
         return parts[1] if parts[0] == "properties" and len(parts) > 1 else parts[0]
 
+    @property
+    def field(self) -> str:
+        """``path`` below its group (:attr:`prop`)."""
+        parts = self.path.split(".")
+        return ".".join(parts[2:] if parts[0] == "properties" and len(parts) > 1 else parts[1:]) or self.path
+
     def __str__(self) -> str:
         return f"{self.path}: claimed {self.claimed}, recomputed {self.recomputed}" + (
             f" ({self.why})" if self.why else "")

@@ -1,0 +1,313 @@
+"""The arrays X, W0, z0, y of a certificate: regenerated from its seed, or read from an .npz, and
+checked against the digests of ``inputs`` (CONTRACT; docs/certificates.md).
+
+The sampler is the audit's own, written from CONTRACT and the documented procedure of draw.py
+(Section 2.4 of the paper): ``numpy.random.SeedSequence(seed).spawn(4)`` gives one child stream per
+array in the order X, W0, z0, y, each read through ``numpy.random.default_rng``:
+
+- X (n, m): ``standard_normal((n, m))``, each column divided by its Euclidean norm;
+- W0 (S, n): ``standard_normal((S, n))``;
+- z0 (S,): Rademacher ``choice([-1.0, 1.0], size=S)`` or Gaussian ``standard_normal(S)``;
+- y (m,): ``gaussian``: ``normal(0, sqrt(S), size=m)``; else y = f0 - e0 with f0 = relu(W0 X)^T z0 and
+  ``low``: e0 the bottom eigenvector of H0 = (X^T X) o (A0^T diag(z0^2) A0) (``numpy.linalg.eigh``,
+  sign making its largest-magnitude entry positive) times sqrt(m S); ``high``: sqrt(n S) X^T X^1;
+  ``local``: sqrt(m S) e_1.
+
+:func:`fingerprint` is the digest of tiny arrays sampled this way from seed 0 (the certificate's
+``provenance.random_stream``): equal fingerprints mean equal streams, so a digest that differs is
+a wrong seed or a wrong digest, never numpy.
+
+Rules (issue 11): an array whose ``source`` is ``sampled`` must equal the regenerated one, even when
+an .npz is given (an .npz cannot make seed 6's arrays pass as seed 5's); ``file``, ``memory`` and
+``derived`` arrays come from the .npz and must match their digests; exit 3 only when the arrays
+truly cannot be obtained here (a changed random stream and no .npz, user arrays without an .npz, a
+BLAS-dependent y on another BLAS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .ledger import Ledger
+from .text import safe
+
+NAMES = ("X", "W0", "z0", "y")
+SOURCES = ("sampled", "file", "memory", "derived")
+Z_DISTS = ("rademacher", "gaussian")
+LABELS = ("gaussian", "low", "high", "local")
+BLAS_LABELS = ("low", "high")  # y computed with BLAS from X, W0, z0: last bits depend on the BLAS
+
+
+class ArraysUnreadable(Exception):
+    """The ``--arrays`` file (or the embedded .npz) cannot be read: exit 2."""
+
+
+def digest(a: np.ndarray) -> str:
+    """sha256 of the C-order little-endian float64 bytes (CONTRACT ``inputs.*.sha256``)."""
+    return hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes(order="C")).hexdigest()
+
+
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(len(NAMES))
+    return {name: np.random.default_rng(child) for name, child in zip(NAMES, children)}
+
+
+def _X(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
+    X = rng.standard_normal((n, m))
+    return X / np.linalg.norm(X, axis=0, keepdims=True)
+
+
+def _z0(rng: np.random.Generator, S: int, z_dist: str) -> np.ndarray:
+    if z_dist == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=S)
+    return rng.standard_normal(S)
+
+
+def _y(labels: str, rng: np.random.Generator, X: np.ndarray, W0: np.ndarray, z0: np.ndarray) -> np.ndarray:
+    n, m = X.shape
+    S = W0.shape[0]
+    if labels == "gaussian":
+        return rng.normal(0.0, np.sqrt(S), size=m)
+    P0 = W0 @ X
+    f0 = np.maximum(P0, 0.0).T @ z0
+    if labels == "low":
+        A = (P0 > 0).astype(np.float64)
+        H0 = (X.T @ X) * (A.T @ (A * (z0 ** 2)[:, None]))
+        vec = np.linalg.eigh(H0)[1][:, 0]
+        e0 = vec * np.sign(vec[np.argmax(np.abs(vec))]) * np.sqrt(m * S)
+    elif labels == "high":
+        e0 = np.sqrt(n * S) * (X.T @ X[:, 0])
+    else:  # local
+        e0 = np.zeros(m)
+        e0[0] = np.sqrt(m * S)
+    return f0 - e0
+
+
+def fingerprint() -> str:
+    """Digest of tiny arrays drawn from seed 0 as :func:`regenerate` draws them (X 3x4, W0 4x3, z0
+    Rademacher then Gaussian from one stream, y ~ N(0, 4) of length 4)."""
+    rng = _streams(0)
+    parts = [_X(rng["X"], 3, 4), rng["W0"].standard_normal((4, 3)), _z0(rng["z0"], 4, "rademacher"),
+             _z0(rng["z0"], 4, "gaussian"), rng["y"].normal(0.0, 2.0, size=4)]
+    h = hashlib.sha256()
+    for a in parts:
+        h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def regenerate(seed: int, n: int, S: int, m: int, z_dist: str, labels: str,
+               given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """X, W0, z0, y sampled from ``seed`` (module docstring); arrays in ``given`` replace the sampled
+    ones (y is computed from the arrays actually used)."""
+    given = dict(given or {})
+    rng = _streams(int(seed))
+    X = given["X"] if "X" in given else _X(rng["X"], n, m)
+    W0 = given["W0"] if "W0" in given else rng["W0"].standard_normal((S, n))
+    z0 = given["z0"] if "z0" in given else _z0(rng["z0"], S, z_dist)
+    y = given["y"] if "y" in given else _y(labels, rng["y"], X, W0, z0)
+    return {"X": X, "W0": W0, "z0": z0, "y": y}
+
+
+def _read_npz(path: Path, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """The arrays of an .npz, headers checked against ``shapes`` before any data is read
+    (``qrcheck.certificate.io.load_npz``: no pickles, no other names)."""
+    from ..certificate.io import load_npz
+
+    try:
+        return load_npz(path, shapes)
+    except Exception as exc:  # noqa: BLE001 - InputError or anything else: not readable
+        raise ArraysUnreadable(safe(str(exc), 300)) from None
+
+
+@dataclass
+class Arrays:
+    """What the loader obtained: the arrays (None when they could not be obtained), where they came
+    from, and which digests are confirmed."""
+
+    arrays: dict[str, np.ndarray] | None
+    origin: str
+    confirmed: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def y_confirmed(self) -> bool:
+        return self.confirmed.get("y", False)
+
+
+def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Path | None, led: Ledger) -> Arrays:
+    """The certificate's arrays, with every ``inputs.*`` digest checked (vouching ``inputs``).
+
+    Order: the .npz of ``--arrays``, else the embedded one (``arrays.file`` beside the certificate,
+    a bare file name, its own sha256 checked first); sampled arrays are always regenerated from
+    ``parameters.seed`` and must equal both their digest and any .npz copy. Raises
+    :class:`ArraysUnreadable` for an unreadable ``--arrays`` file (exit 2)."""
+    p, inputs = cert["parameters"], cert["inputs"]
+    n, S, m = p["n"], p["S"], p["m"]
+    shapes = {"X": (n, m), "W0": (S, n), "z0": (S,), "y": (m,)}
+    for k in NAMES:
+        led.check(f"inputs.{k}.shape", inputs[k].get("shape"), list(shapes[k]))
+        led.check(f"inputs.{k}.dtype", inputs[k].get("dtype"), "float64")
+        src = inputs[k].get("source")
+        if src not in SOURCES:
+            led.fail(f"inputs.{k}.source", src, f"one of {', '.join(SOURCES)}")
+        else:
+            led.vouch(f"inputs.{k}.source")
+    npz: dict[str, np.ndarray] | None = None
+    origin = "regenerated from the seed"
+    if arrays_arg is not None:
+        npz = _read_npz(arrays_arg, shapes)
+        origin = f"from {safe(arrays_arg.name, 80)}"
+    elif isinstance(cert.get("arrays"), dict):
+        emb = cert["arrays"]
+        name = emb.get("file")
+        if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+            led.fail("arrays.file", name, "a bare file name beside the certificate")
+        elif cert_path is None:
+            led.cannot("arrays.file", "the certificate was given in memory, so its .npz cannot be located",
+                       "pass arrays=FILE.npz")
+        else:
+            f = cert_path.parent / name
+            if not f.is_file():
+                led.cannot("arrays.file", f"the embedded arrays file {safe(name, 80)} is not beside the certificate",
+                           "copy it beside the certificate or pass --arrays FILE.npz")
+            else:
+                from ..certificate.io import sha256_file
+
+                if led.check("arrays.sha256", emb.get("sha256"), sha256_file(f)):
+                    npz = _read_npz(f, shapes)
+                    origin = f"from the embedded {safe(name, 80)}"
+                led.vouch("arrays.file")
+    missing = [k for k in NAMES if npz is not None and k not in npz]
+    if npz is not None and missing:
+        led.note(f"the .npz lacks {', '.join(missing)}")
+
+    sampled = [k for k in NAMES if inputs[k].get("source") == "sampled"]
+    others = [k for k in NAMES if k not in sampled]
+    given = {k: npz[k] for k in others if npz is not None and k in npz}
+    unavailable = [k for k in others if k not in given]
+    confirmed: dict[str, bool] = {}
+    for k in unavailable:
+        led.cannot(f"inputs.{k}.sha256", f"{k} came from a {safe(inputs[k].get('source'), 20)} array, which no seed "
+                   "regenerates, and no .npz holds it", "verify --embed-arrays writes one; or pass --arrays FILE.npz")
+    if unavailable and not ("y" in unavailable and len(unavailable) == 1):
+        return Arrays(None, "unavailable", confirmed)
+
+    seed, z_dist, labels = p["seed"], p["z_dist"], p["labels"]
+    ok_params = True
+    if sampled:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 or seed >= 2**128:
+            led.fail("parameters.seed", seed, "a non-negative integer below 2^128")
+            ok_params = False
+        if "z0" in sampled and z_dist not in Z_DISTS:
+            led.fail("parameters.z_dist", z_dist, f"one of {', '.join(Z_DISTS)}")
+            ok_params = False
+        if "y" in sampled and labels not in LABELS:
+            led.fail("parameters.labels", labels, f"one of {', '.join(LABELS)}")
+            ok_params = False
+    if not ok_params:
+        return Arrays(None, "unavailable", confirmed)
+    led.vouch("parameters.seed")
+    led.vouch("parameters.z_dist")
+    led.vouch("parameters.labels")
+    if "y" in unavailable:
+        given_y = dict(given)
+        out = regenerate(seed if sampled else 0, n, S, m, z_dist if z_dist in Z_DISTS else "rademacher",
+                         "gaussian", given_y)
+        out["y"] = None  # type: ignore[assignment]
+    else:
+        out = regenerate(seed if sampled else 0, n, S, m, z_dist if z_dist in Z_DISTS else "rademacher",
+                         labels if labels in LABELS else "gaussian", given)
+    claimed_fp = cert.get("provenance", {}).get("random_stream") if isinstance(cert.get("provenance"), dict) else None
+    same_stream = claimed_fp == fingerprint()
+    if claimed_fp is not None:
+        led.vouch("provenance.random_stream")  # used below to tell a changed stream from tampering
+    for k in NAMES:
+        if out.get(k) is None:
+            continue
+        d = digest(out[k])
+        claimed = inputs[k].get("sha256")
+        if d == claimed:
+            confirmed[k] = True
+            led.check(f"inputs.{k}.sha256", claimed, d)
+            if k in sampled and npz is not None and k in npz and digest(npz[k]) != d:
+                led.fail(f"inputs.{k}", "the .npz copy", "the array the seed regenerates",
+                         f"{k} is marked sampled, but the .npz holds another array")
+            continue
+        confirmed[k] = False
+        if k not in sampled:
+            led.fail(f"inputs.{k}.sha256", claimed, d, f"the .npz's {k} does not match its digest")
+        elif not same_stream and claimed_fp is not None:
+            led.cannot(f"inputs.{k}.sha256", "numpy's random stream differs from the one that wrote the certificate "
+                       "(provenance.random_stream), so the seed cannot regenerate the arrays here",
+                       "rerun with --arrays FILE.npz, or audit with the numpy that wrote it")
+        elif k == "y" and labels in BLAS_LABELS and not _same_blas(cert):
+            led.cannot("inputs.y.sha256", f"y (labels {labels}) is computed with BLAS, and this numpy's BLAS differs "
+                       "from the certificate's, so its last bits cannot be reproduced",
+                       "rerun with --arrays FILE.npz, or audit on the certificate's BLAS")
+            led.vouch("inputs.y.sha256")
+        else:
+            led.fail(f"inputs.{k}.sha256", claimed, d,
+                     f"{k} regenerated from seed {safe(seed, 40)} has another digest (same random stream)")
+    if any(out.get(k) is None for k in ("X", "W0", "z0")) or not all(confirmed.get(k) for k in ("X", "W0", "z0")):
+        if not all(confirmed.get(k) for k in ("X", "W0", "z0")):
+            return Arrays(None, "unavailable", confirmed)
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in out.items() if v is not None}
+    return Arrays(arrays, origin, confirmed)
+
+
+def _same_blas(cert: Mapping[str, Any]) -> bool:
+    """Whether this numpy's BLAS is the certificate's (``provenance.blas.name`` and ``version``)."""
+    blas = (cert.get("provenance") or {}).get("blas") if isinstance(cert.get("provenance"), dict) else None
+    if not isinstance(blas, dict):
+        return False
+    try:
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # noqa: BLE001 - older numpy
+        return False
+    return blas.get("name") == info.get("name") and blas.get("version") == info.get("version")
+
+
+def finite_sizes(n: Any, S: Any, m: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (n, S, m))
+
+
+def work_bytes(n: int, S: int, m: int) -> int:
+    """Peak memory of the audit's dense re-derivation: the arrays, W0 X and its companions
+    (S x m, a few), the m x m Gram matrices and eigendecompositions (a dozen), float64."""
+    return 8 * (2 * S * n + 2 * n * m + 8 * S * m + 16 * m * m + 8 * (S + m + n))
+
+
+def available_bytes() -> int:
+    """MemAvailable (Linux), else physical memory, else 4 GiB."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+def too_large(n: int, S: int, m: int) -> str | None:
+    """One line when re-deriving a certificate of these sizes would exceed memory, else None
+    (computed from n, S, m before anything is allocated)."""
+    need = work_bytes(n, S, m)
+    have = available_bytes()
+    if need > have:
+        return (f"n={n}, S={S}, m={m}: re-deriving this certificate needs about {need / 2**30:.1f} GiB "
+                f"but {have / 2**30:.1f} GiB is available")
+    return None
+
+
+_ = math  # (kept for the numeric helpers of callers)

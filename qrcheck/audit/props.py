@@ -1,0 +1,435 @@
+"""Re-derivation of ``properties["19"]`` ... ``["30"]``: statistic, enclosure, threshold and rule
+(from :mod:`qrcheck.audit.thresholds`), witness, proved bound, details that CONTRACT fixes, and the
+status by the audit's own rule (:func:`decide`, written from CONTRACT's definitions).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import stats
+from .ledger import MISSING, Ledger, Unusable, is_number, join
+from .stats import Enclosure, Quantities
+
+EQS = tuple(str(e) for e in range(19, 31))
+EXACT = ("19", "22", "23", "24", "25", "26", "27", "28", "29")
+SEARCH = ("20", "21", "30")
+PROVED_SIDE = {"20": "upper", "21": "lower", "30": "lower"}
+FOUND_SIDE = {"20": "lower", "21": "upper", "30": "upper"}
+BOUND_RTOL = 1e-8  # a claimed proved bound may be weaker than the audit's, never stronger beyond this
+
+
+def _holds(sense: str, value: float, thr: float) -> bool:
+    return value <= thr if sense == "<=" else value >= thr if sense == ">=" else value > thr
+
+
+def decide(sense: str, thr: float, enc: Enclosure, version: int) -> str:
+    """CONTRACT's status of an exact statistic with enclosure ``enc`` against ``thr``:
+    ``certified`` when the whole enclosure holds, ``violated`` when the whole enclosure fails,
+    otherwise ``passed`` when the float value holds and ``undecided`` when it fails (schema 2;
+    schema 1 knows no ``undecided`` and decides on the float value: certified or violated)."""
+    if version < 2:
+        return "certified" if _holds(sense, enc.value, thr) else "violated"
+    lo_holds, hi_holds = _holds(sense, enc.lo, thr), _holds(sense, enc.hi, thr)
+    if lo_holds and hi_holds:
+        return "certified"
+    if not lo_holds and not hi_holds:
+        return "violated"
+    return "passed" if _holds(sense, enc.value, thr) else "undecided"
+
+
+def decide_search(sense: str, thr: float, proved: float | None, found: Enclosure | None, version: int) -> str:
+    """CONTRACT's status of a searched property: ``certified`` when the proved bound holds;
+    ``violated`` when the enclosure of the witness's value fails entirely (schema 1: its float
+    value fails); else ``passed`` (the witness holds) or ``undecided`` (it fails within rounding)."""
+    if proved is not None and _holds(sense, proved, thr):
+        return "certified"
+    if found is None:
+        return "passed"
+    if version < 2:
+        return "passed" if _holds(sense, found.value, thr) else "violated"
+    if not _holds(sense, found.lo, thr) and not _holds(sense, found.hi, thr):
+        return "violated"
+    return "passed" if _holds(sense, found.value, thr) else "undecided"
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def _int(v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise Unusable(f"{what} is not an integer")
+    return v
+
+
+def _index(v: Any, bound: int, what: str) -> int:
+    i = _int(v, what)
+    if not 0 <= i < bound:
+        raise Unusable(f"{what} = {i} is out of range [0, {bound})")
+    return i
+
+
+def _indices(v: Any, bound: int, what: str) -> np.ndarray:
+    if not isinstance(v, list) or len(v) > bound:
+        raise Unusable(f"{what} is not a list of at most {bound} indices")
+    idx = [_index(i, bound, what) for i in v]
+    if len(set(idx)) != len(idx):
+        raise Unusable(f"{what} repeats an index")
+    return np.asarray(sorted(idx), dtype=np.intp)
+
+
+def _num(v: Any, what: str) -> float:
+    if not is_number(v):
+        raise Unusable(f"{what} is not a number")
+    f = float(v)
+    if not math.isfinite(f):
+        raise Unusable(f"{what} is not finite")
+    return f
+
+
+def _check_bound(led: Ledger, path: str, claimed: Any, mine: float, side: str) -> float | None:
+    """A claimed proved bound is confirmed when it is no stronger than the audit's own proof
+    (``side`` "upper": claimed >= mine; "lower": claimed <= mine), up to :data:`BOUND_RTOL`."""
+    if claimed is MISSING or claimed is None:
+        led.fail(path, claimed, mine, "a proved bound is required here")
+        return None
+    if not is_number(claimed):
+        led.fail(path, claimed, mine, "not a number")
+        return None
+    c = float(claimed)
+    slack = BOUND_RTOL * max(abs(c), abs(mine), 1e-300)
+    ok = c >= mine - slack if side == "upper" else c <= mine + slack
+    led.checks += 1
+    led.vouch(path)
+    if not ok:
+        led.fail(path, claimed, mine, f"the claimed {side} bound is tighter than the audit can prove")
+        return None
+    return c
+
+
+def _enclosure_claims(led: Ledger, base: str, c: Mapping[str, Any], enc: Enclosure, version: int) -> None:
+    """Schema 2: an exact statistic carries ``lower`` <= statistic <= ``upper``, a rigorous
+    enclosure; it must contain the audit's (up to BOUND_RTOL: the two error analyses differ)."""
+    if version < 2 and "lower" not in c and "upper" not in c:
+        return
+    for side, mine in (("lower", enc.lo), ("upper", enc.hi)):
+        _check_bound(led, join(base, side), c.get(side, MISSING), mine, "upper" if side == "upper" else "lower")
+
+
+# ---- one property --------------------------------------------------------------------------------
+class PropertyAudit:
+    """Re-derives every property of one certificate into ``led``; :attr:`statuses` holds the
+    audit's own statuses (eq -> status string)."""
+
+    def __init__(self, cert: Mapping[str, Any], q: Quantities, exp: Mapping[str, Any],
+                 encl: Mapping[str, Enclosure], led: Ledger, version: int) -> None:
+        self.cert, self.q, self.exp, self.encl, self.led, self.version = cert, q, exp, encl, led, version
+        self.statuses: dict[str, str] = {}
+        self.gamma0: np.ndarray | None = None
+
+    def run(self) -> dict[str, str]:
+        props = self.cert["properties"]
+        for eq in EQS:
+            if eq not in props:
+                self.led.fail(join("properties", eq), MISSING, "the property", "CONTRACT: all twelve, always")
+                continue
+            with self.led.guard(join("properties", eq)):
+                self.statuses[eq] = self._one(eq, props[eq])
+        return self.statuses
+
+    def _one(self, eq: str, c: Mapping[str, Any]) -> str:
+        led, e = self.led, self.exp[eq]
+        base = join("properties", eq)
+        if not isinstance(c, Mapping):
+            raise Unusable("not an object")
+        led.check(join(base, "threshold"), c.get("threshold", MISSING), e.threshold)
+        led.check(join(base, "sense"), c.get("sense", e.sense), e.sense)
+        rule = c.get("rule")
+        if isinstance(rule, Mapping):
+            for k, v in (("C", e.C), ("p", e.p), ("g", e.g)):
+                led.check(join(base, "rule", k), rule.get(k, MISSING), v)
+        elif rule is not None:
+            led.fail(join(base, "rule"), rule, "an object {C, p, g}")
+        status = getattr(self, f"_p{eq}")(base, c, e)
+        led.check(join(base, "status"), c.get("status", MISSING), status)
+        stat = c.get("statistic")
+        if "empirical_constant" in c:
+            expect = None if not is_number(stat) or not e.g else float(stat) / e.g
+            led.check(join(base, "empirical_constant"), c["empirical_constant"], expect)
+        return status
+
+    # -- exact properties
+    def _exact(self, eq: str, base: str, c: Mapping[str, Any], e: Any) -> tuple[Enclosure, str]:
+        enc = self.encl[eq]
+        self.led.check(join(base, "statistic"), c.get("statistic", MISSING), enc.value)
+        _enclosure_claims(self.led, base, c, enc, self.version)
+        if e.vacuous:
+            return enc, "vacuous"
+        return enc, decide(e.sense, e.threshold, enc, self.version)
+
+    def _stat_at(self, base: str, c: Mapping[str, Any], value: float, what: str) -> None:
+        """The witness realises the statistic."""
+        self.led.check(join(base, "witness"), c.get("statistic"), value, why=f"the statistic is not the value at {what}")
+
+    def _witness(self, c: Mapping[str, Any]) -> Mapping[str, Any]:
+        w = c.get("witness", MISSING)
+        if not isinstance(w, Mapping):
+            raise Unusable("witness missing or not an object")
+        return w
+
+    def _p19(self, base, c, e):
+        if self.q.m < 2:
+            self.led.check(join(base, "statistic"), c.get("statistic", MISSING), None)
+            return "vacuous"
+        enc, status = self._exact("19", base, c, e)
+        w = self._witness(c)
+        pair = w.get("pair")
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise Unusable("witness.pair must be [j, j']")
+        j, k = _index(pair[0], self.q.m, "witness.pair"), _index(pair[1], self.q.m, "witness.pair")
+        if j == k:
+            raise Unusable("witness.pair repeats an index")
+        self._stat_at(base, c, abs(float(self.q.X[:, j] @ self.q.X[:, k])), f"pair ({j}, {k})")
+        return status
+
+    def _p22(self, base, c, e):
+        enc, status = self._exact("22", base, c, e)
+        nu = _index(self._witness(c).get("nu"), self.q.S, "witness.nu")
+        self._stat_at(base, c, float(np.linalg.norm(self.q.W0[nu])), f"row {nu}")
+        return status
+
+    def _p23(self, base, c, e):
+        enc, status = self._exact("23", base, c, e)
+        w = self._witness(c)
+        arr, idx = w.get("array"), w.get("index")
+        if arr == "W0" and isinstance(idx, list) and len(idx) == 2:
+            v = abs(float(self.q.W0[_index(idx[0], self.q.S, "W0 row"), _index(idx[1], self.q.n, "W0 column")]))
+        elif arr == "z0" and isinstance(idx, list) and len(idx) == 1:
+            v = abs(float(self.q.z0[_index(idx[0], self.q.S, "z0 index")]))
+        else:
+            raise Unusable("witness must name array W0 with index [nu, i] or z0 with [nu]")
+        self._stat_at(base, c, v, f"{arr}{idx}")
+        d = c.get("details") or {}
+        if isinstance(d, Mapping):
+            for k, v in (("max_abs_W0", float(np.max(np.abs(self.q.W0)))), ("max_abs_z0", float(np.max(np.abs(self.q.z0))))):
+                if k in d:
+                    self.led.check(join(base, "details", k), d[k], v)
+        return status
+
+    def _p24(self, base, c, e):
+        x = e.extras
+        zeta0 = float(x["zeta0"])
+        G0 = stats.gamma0(self.q.z0, zeta0)
+        self.gamma0 = G0
+        size = float(G0.size)
+        self.encl["24"] = Enclosure(size, size, size)
+        enc, status = self._exact("24", base, c, e)
+        d = c.get("details", MISSING)
+        if not isinstance(d, Mapping):
+            raise Unusable("details missing (CONTRACT: details.zeta0)")
+        self.led.check(join(base, "details", "zeta0"), d.get("zeta0", MISSING), zeta0)
+        if "Gamma0" in d:
+            self.led.check(join(base, "details", "Gamma0"), d["Gamma0"], [int(i) for i in G0])
+        if "zeta0_min" in d:
+            self.led.check(join(base, "details", "zeta0_min"), d["zeta0_min"], float(x["zeta0_min"]))
+        if status in ("certified", "passed") and self.version < 2 and zeta0 < float(x["zeta0_min"]):
+            status = "violated"  # schema 1: (24) also fails when zeta_0 < zeta0_min
+        if status in ("certified", "passed") and self.version < 2 and G0.size < int(x.get("min_size", 0)):
+            status = "violated"
+        return status
+
+    def _p25(self, base, c, e):
+        enc, status = self._exact("25", base, c, e)
+        w = self._witness(c)
+        nu, j = _index(w.get("nu"), self.q.S, "witness.nu"), _index(w.get("j"), self.q.m, "witness.j")
+        self._stat_at(base, c, abs(float(self.q.W0[nu] @ self.q.X[:, j])), f"(nu, j) = ({nu}, {j})")
+        d = c.get("details") or {}
+        if isinstance(d, Mapping) and "zeros" in d:
+            self.led.check(join(base, "details", "zeros"), d["zeros"], int(np.count_nonzero(self.q.P[0] == 0)))
+        return status
+
+    def _p26(self, base, c, e):
+        enc, status = self._exact("26", base, c, e)
+        w = self._witness(c)
+        nu, j = _index(w.get("nu"), self.q.S, "witness.nu"), _index(w.get("j"), self.q.m, "witness.j")
+        self._stat_at(base, c, abs(float(self.q.W0[nu] @ self.q.X[:, j])), f"(nu, j) = ({nu}, {j})")
+        return status
+
+    def _p27(self, base, c, e):
+        enc, status = self._exact("27", base, c, e)
+        j = _index(self._witness(c).get("j"), self.q.m, "witness.j")
+        f0j = float(np.maximum(self.q.W0 @ self.q.X[:, j], 0.0) @ self.q.z0)
+        self._stat_at(base, c, abs(f0j), f"j = {j}")
+        return status
+
+    def _p28(self, base, c, e):
+        enc, status = self._exact("28", base, c, e)
+        w = self._witness(c)
+        j, k = _index(w.get("j"), self.q.m, "witness.j"), _int(w.get("k"), "witness.k")
+        if not 1 <= k <= self.q.S:
+            raise Unusable(f"witness.k = {k} not in [1, S]")
+        a = np.sort(np.abs(self.q.W0 @ self.q.X[:, j]))
+        self.led.check(join(base, "witness", "R"), w.get("R", MISSING), float(a[k - 1]))
+        self._stat_at(base, c, k / (self.q.S * float(a[k - 1]) + 1.0), f"(j, k) = ({j}, {k})")
+        return status
+
+    def _p29(self, base, c, e):
+        enc, status = self._exact("29", base, c, e)
+        d = c.get("details") or {}
+        if isinstance(d, Mapping):
+            self._details_29(base, d, e)
+        return status
+
+    def _details_29(self, base: str, d: Mapping[str, Any], e: Any) -> None:
+        q = self.q
+        z2 = q.z0 ** 2
+        E2 = float(np.mean(z2))
+        want: dict[str, Any] = {}
+        if "E_zeta2" in d:
+            want["E_zeta2"] = E2
+        if "lambda_min_H0" in d:
+            want["lambda_min_H0"] = stats.value_H0(q)
+        keys = {"lambda_min_Hw", "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw",
+                "concentration_ratio_G", "concentration_ratio_H"}
+        if keys & set(d):
+            from .thresholds import limit_kernels
+            import scipy.linalg
+
+            Hw, Hz = limit_kernels(q.X)
+            lw = float(scipy.linalg.eigvalsh(Hw, subset_by_index=[0, 0])[0])
+            lz = float(scipy.linalg.eigvalsh(Hz, subset_by_index=[0, 0])[0])
+            want.update(lambda_min_Hw=lw, lambda_min_Hz=lz, S_lambda_min_Hz=q.S * lz,
+                        E_zeta2_S_lambda_min_Hw=E2 * q.S * lw,
+                        concentration_ratio_G=self.encl["29"].value / (q.S * lz) if lz else None,
+                        concentration_ratio_H=stats.value_H0(q) / (E2 * q.S * lw) if lw else None)
+        for k in ("gamma_bar", "beta_z", "kappa0"):
+            if k in d and k in e.extras:
+                want[k] = e.extras[k]
+        for k, v in want.items():
+            if k in d:
+                self.led.check(join(base, "details", k), d[k], v, rtol=1e-7)
+
+    # -- searched properties
+    def _p20(self, base, c, e):
+        q, led = self.q, self.led
+        ks = list(e.extras.get("ks") or range(1, q.m + 1))
+        bounds = stats.bound_20(q, list(range(1, q.m + 1)))
+        mine = max(bounds[k] for k in ks)
+        d = c.get("details") or {}
+        rows = d.get("per_k") if isinstance(d, Mapping) else None
+        best: Enclosure | None = None
+        if isinstance(rows, list):
+            for i, r in enumerate(rows):
+                rp = join(base, "details", "per_k", i)
+                with led.guard(rp):
+                    if not isinstance(r, Mapping):
+                        raise Unusable("not an object")
+                    k = _int(r.get("k"), "k")
+                    if not 1 <= k <= q.m:
+                        raise Unusable(f"k = {k} not in [1, m]")
+                    led.vouch(join(rp, "k"))
+                    J = _indices(r.get("J"), q.m, "J")
+                    led.check(join(rp, "J"), len(J), k, why="|J| must be k")
+                    v = stats.value_20(q, J)
+                    led.check(join(rp, "lower"), r.get("lower", MISSING), v.value)
+                    _check_bound(led, join(rp, "upper"), r.get("upper", MISSING), bounds[k], "upper")
+                    if "exact" in r:
+                        led.check(join(rp, "exact"), r["exact"], r.get("lower") == r.get("upper"),
+                                  why="exact means the search's value is the proved bound")
+                    if "vacuous" in r:
+                        reach = e.extras.get("per_k_reach", {}).get(k)
+                        if reach is not None and e.threshold is not None:
+                            led.check(join(rp, "vacuous"), r["vacuous"], bool(e.threshold >= reach))
+                    if best is None or v.value > best.value:
+                        best = v
+        w = c.get("witness")
+        found = None
+        if isinstance(w, Mapping):
+            J = _indices(w.get("J"), q.m, "witness.J")
+            if "k" in w:
+                led.check(join(base, "witness", "k"), w["k"], len(J))
+            found = stats.value_20(q, J)
+            self._stat_at(base, c, found.value, f"J ({len(J)} columns)")
+            led.check(join(base, "lower"), c.get("lower", MISSING), found.value)
+            if best is not None:
+                led.check(join(base, "statistic"), c.get("statistic", MISSING), best.value,
+                          why="the statistic is the best value over the examined k")
+        elif not e.vacuous:
+            raise Unusable("witness missing (CONTRACT: witness.J)")
+        proved = _check_bound(led, join(base, "upper"), c.get("upper", MISSING), mine, "upper")
+        if e.vacuous:
+            return "vacuous"
+        return decide_search("<=", e.threshold, proved, found, self.version)
+
+    def _p21(self, base, c, e):
+        q, led = self.q, self.led
+        n_star = int(e.extras["n_star"])
+        d = c.get("details", MISSING)
+        if not isinstance(d, Mapping):
+            raise Unusable("details missing (CONTRACT: details.n_star)")
+        led.check(join(base, "details", "n_star"), d.get("n_star", MISSING), n_star)
+        if n_star > q.m:
+            led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
+            return "vacuous"
+        w = self._witness(c)
+        J = _indices(w.get("J"), q.m, "witness.J")
+        led.check(join(base, "witness", "J"), len(J), n_star, why="|J| must be n*")
+        found = stats.value_21(q, J)
+        claimed = c.get("statistic")
+        led.check(join(base, "upper"), c.get("upper", MISSING), claimed)
+        if "xi" in w and len(J) >= q.n:
+            xi = np.asarray([_num(x, "xi") for x in (w["xi"] if isinstance(w["xi"], list) else [])])
+            if xi.shape != (q.n,) or not np.any(xi):
+                raise Unusable("witness.xi must be a nonzero vector of length n")
+            dv = stats.direction_21(q, J, xi)
+            led.check(join(base, "witness", "xi"), claimed, dv.value,
+                      why="the statistic is ||(X^J)^T xi|| / ||xi|| at the witness")
+            found = Enclosure(found.lo, dv.value, dv.hi)
+        else:
+            self._stat_at(base, c, found.value, f"J ({len(J)} columns)")
+        mine = stats.bound_21(q, n_star)
+        proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")
+        if e.vacuous:
+            return "vacuous"
+        return decide_search(">=", e.threshold, proved, found, self.version)
+
+    def _p30(self, base, c, e):
+        q, led = self.q, self.led
+        x = e.extras
+        d = c.get("details", MISSING)
+        if not isinstance(d, Mapping):
+            raise Unusable("details missing (CONTRACT: details.S_star)")
+        if "premise_bound" in d:
+            led.check(join(base, "details", "premise_bound"), d["premise_bound"], x["premise_bound"])
+        if not x["premise_holds"]:
+            led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the premise is false")
+            return "not_applicable"
+        S_star = int(x["S_star"])
+        G0 = self.gamma0 if self.gamma0 is not None else stats.gamma0(q.z0, float(self.exp["24"].extras["zeta0"]))
+        led.check(join(base, "details", "S_star"), d.get("S_star", MISSING), S_star)
+        if "Gamma0_size" in d:
+            led.check(join(base, "details", "Gamma0_size"), d["Gamma0_size"], int(G0.size))
+        if "reference_n2S_over_n2_plus_m" in d:
+            led.check(join(base, "details", "reference_n2S_over_n2_plus_m"), d["reference_n2S_over_n2_plus_m"],
+                      q.n ** 2 * q.S / (q.n ** 2 + q.m))
+        if S_star > G0.size:
+            led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
+            return "vacuous"
+        if "lambda_min_H_Gamma0" in d:
+            led.check(join(base, "details", "lambda_min_H_Gamma0"), d["lambda_min_H_Gamma0"],
+                      stats.value_30(q, G0).value)
+        w = self._witness(c)
+        removed = _indices(w.get("removed"), q.S, "witness.removed")
+        led.check(join(base, "witness", "removed"), len(removed), S_star, why="|removed| must be S*")
+        outside = np.setdiff1d(removed, G0)
+        if outside.size:
+            raise Unusable(f"witness.removed holds {outside.size} neuron(s) outside Gamma_0")
+        found = stats.value_30(q, np.setdiff1d(G0, removed))
+        self._stat_at(base, c, found.value, f"removed ({len(removed)} neurons)")
+        led.check(join(base, "upper"), c.get("upper", MISSING), found.value)
+        mine = stats.bound_30(q, G0, S_star)
+        proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")
+        if e.vacuous:
+            return "vacuous"
+        return decide_search(">=", e.threshold, proved, found, self.version)

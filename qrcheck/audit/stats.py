@@ -1,0 +1,276 @@
+"""The audit's own statistics of (19)-(30), with rigorous enclosures, written from CONTRACT's table
+(dense and simple: every matrix is formed, nothing is searched).
+
+:class:`Quantities` holds the products of one draw with entrywise error bounds
+(:mod:`qrcheck.audit.enclose`): ``P = W0 X``, ``G = X^T X``, ``F0 = relu(P)``, ``f0 = F0^T z0``.
+:func:`exact` gives, for the exact properties (19), (22)-(29), an :class:`Enclosure` of the value in
+real arithmetic on the given float64 arrays. The search properties (20), (21), (30) are re-derived
+by :func:`value_20`, :func:`value_21`, :func:`value_30` (the value at a claimed witness, enclosed) and
+:func:`bound_20`, :func:`bound_21`, :func:`bound_30` (a proven bound over the whole family, computed
+densely by the audit from the same mathematics the paper's appendices use: the operator-norm and
+Gershgorin bounds for (20), Weyl's inequality for (21) and (30)).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import enclose as en
+
+ENUMERATE = 2000  # (20): every subset of size k is examined when there are at most this many
+ENUMERATE_FLOPS = 2 * 10**7  # ... and their k x k eigenproblems cost at most about this much
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A float64 ``value`` and a rigorous enclosure ``[lo, hi]`` of the real value it computes."""
+
+    lo: float
+    value: float
+    hi: float
+
+    def __post_init__(self) -> None:
+        if not (self.lo <= self.value <= self.hi):
+            object.__setattr__(self, "lo", min(self.lo, self.value))
+            object.__setattr__(self, "hi", max(self.hi, self.value))
+
+
+class Quantities:
+    """Dense products of one draw with entrywise error bounds. X (n, m), W0 (S, n), z0 (S,)."""
+
+    def __init__(self, X: np.ndarray, W0: np.ndarray, z0: np.ndarray) -> None:
+        self.X, self.W0, self.z0 = X, W0, z0
+        self.n, self.m = X.shape
+        self.S = W0.shape[0]
+
+    @cached_property
+    def P(self) -> tuple[np.ndarray, np.ndarray]:
+        """(W0 X, error bound), (S, m)."""
+        return en.product(self.W0, self.X)
+
+    @cached_property
+    def G(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X^T X, error bound), (m, m)."""
+        return en.product(self.X.T, self.X)
+
+    @cached_property
+    def A0(self) -> np.ndarray:
+        """Activations 1(W0 X > 0) as float, (S, m) (as the float64 product decides them)."""
+        return (self.P[0] > 0).astype(np.float64)
+
+    @cached_property
+    def F0(self) -> tuple[np.ndarray, np.ndarray]:
+        """(relu(W0 X), error bound): relu is 1-Lipschitz, so the error of P carries over."""
+        P, EP = self.P
+        return np.maximum(P, 0.0), EP
+
+    @cached_property
+    def f0(self) -> tuple[np.ndarray, np.ndarray]:
+        """(f0 = F0^T z0, error bound), (m,)."""
+        F, EF = self.F0
+        f, E = en.product(F.T, self.z0)
+        E = E + (np.abs(self.z0) @ EF) * (1 + en.gamma(self.S + 2)) * (1 + 4 * en.U)
+        return f, E
+
+    def H(self, rows: np.ndarray | None = None, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(H, error bound) with H = (X^T X) o (A_rows^T diag(weights) A_rows), (m, m); the activation
+        counts are exact integers in float64 when ``weights`` is None, so only X^T X contributes."""
+        A = self.A0 if rows is None else self.A0[rows]
+        G, EG = self.G
+        if weights is None:
+            C = A.T @ A  # exact: sums of 0/1 below 2^53
+            EC = 0.0
+        else:
+            C, EC = en.product(A.T, A * weights[:, None])
+        H = G * C
+        E = (EG * np.abs(C) + np.abs(G) * EC + EG * EC) * (1 + 4 * en.U) + en.U * np.abs(H) + en.TINY
+        return H, E
+
+
+def _max_abs(M: np.ndarray, E: np.ndarray) -> tuple[Enclosure, tuple[int, ...]]:
+    """Enclosure of max |M_true| over entries, and where the float max is."""
+    absM = np.abs(M)
+    idx = np.unravel_index(int(np.argmax(absM)), M.shape)
+    return Enclosure(en.down(float(np.max(np.maximum(absM - E, 0.0)))), float(absM[idx]),
+                     en.up(float(np.max(absM + E)))), tuple(int(i) for i in idx)
+
+
+def _min_abs(M: np.ndarray, E: np.ndarray) -> tuple[Enclosure, tuple[int, ...]]:
+    absM = np.abs(M)
+    idx = np.unravel_index(int(np.argmin(absM)), M.shape)
+    return Enclosure(max(en.down(float(np.min(absM - E))), 0.0), float(absM[idx]),
+                     en.up(float(np.min(absM + E)))), tuple(int(i) for i in idx)
+
+
+def row_norms(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, value, hi) of the Euclidean norm of every row of W (S, n)."""
+    n = W.shape[1]
+    sq = np.einsum("ij,ij->i", W, W)
+    g = en.gamma(n + 3)
+    v = np.sqrt(sq)
+    return np.sqrt(np.maximum(sq * (1 - g), 0.0)) * (1 - 2 * en.U), v, np.sqrt(sq * (1 + g)) * (1 + 2 * en.U) + en.TINY
+
+
+def exact(q: Quantities) -> dict[str, Enclosure]:
+    """Enclosures of the exact statistics (CONTRACT's table): (19), (22), (23), (25)-(29); (24)
+    depends on zeta_0 (:func:`gamma0_size`)."""
+    out: dict[str, Enclosure] = {}
+    G, EG = q.G
+    off = G.copy()
+    np.fill_diagonal(off, 0.0)
+    Eoff = EG.copy()
+    np.fill_diagonal(Eoff, 0.0)
+    if q.m >= 2:
+        out["19"] = _max_abs(off, Eoff)[0]
+    lo, v, hi = row_norms(q.W0)
+    out["22"] = Enclosure(float(np.min(lo)), float(np.min(v)), float(np.max(np.minimum(hi, np.min(hi)))))
+    a = float(max(np.max(np.abs(q.W0)), np.max(np.abs(q.z0))))
+    out["23"] = Enclosure(a, a, a)  # no rounding: entries of the given arrays
+    P, EP = q.P
+    out["25"] = _min_abs(P, EP)[0]
+    out["26"] = _max_abs(P, EP)[0]
+    f, Ef = q.f0
+    out["27"] = _max_abs(f, Ef)[0]
+    out["28"] = good_behaviour(q)
+    F, EF = q.F0
+    G0, EG0 = en.product(F.T, F)
+    EG0 = EG0 + (EF.T @ np.abs(F) + np.abs(F).T @ EF + EF.T @ EF) * (1 + en.gamma(q.S + 2)) * (1 + 4 * en.U)
+    lo29, v29, hi29 = en.lambda_min(G0, EG0)
+    out["29"] = Enclosure(lo29, v29, hi29)
+    return out
+
+
+def good_behaviour(q: Quantities) -> Enclosure:
+    """(28): max over j and k of k / (S a_(k),j + 1); a_(k),j the k-th smallest |(W0 X)_nu,j| over nu.
+    Order statistics are monotone in the entries, so the k-th smallest of the entrywise lower (upper)
+    ends bounds a_(k),j from below (above)."""
+    P, EP = q.P
+    absP = np.abs(P)
+    a = np.sort(absP, axis=0)
+    a_lo = np.sort(np.maximum(absP - EP, 0.0), axis=0)
+    a_hi = np.sort(absP + EP, axis=0)
+    k = np.arange(1, q.S + 1, dtype=np.float64)[:, None]
+    v = float(np.max(k / (q.S * a + 1.0)))
+    hi = float(np.max(k / (q.S * a_lo * (1 - 2 * en.U) + 1.0)))
+    lo = float(np.max(k / (q.S * a_hi * (1 + 2 * en.U) + 1.0)))
+    return Enclosure(en.down(lo), v, en.up(hi))
+
+
+def gamma0(z0: np.ndarray, zeta0: float) -> np.ndarray:
+    """Gamma_0 = {nu : |z0_nu| >= zeta_0} (sorted indices; exact comparisons of the given floats)."""
+    return np.flatnonzero(np.abs(z0) >= zeta0)
+
+
+# ---- (20) --------------------------------------------------------------------------------------
+def value_20(q: Quantities, J: np.ndarray) -> Enclosure:
+    """||X^J|| / (1 + sqrt(k/n)), k = |J|: via lambda_max((X^J)^T X^J)."""
+    k = len(J)
+    XJ = q.X[:, J]
+    M, E = en.product(XJ.T, XJ)
+    lo, v, hi = en.sqrt_enclosure(*en.lambda_max(M, E))
+    s = 1.0 + math.sqrt(k / q.n)
+    return Enclosure(en.down(lo / (s * (1 + 2 * en.U))), v / s, en.up(hi / (s * (1 - 2 * en.U))))
+
+
+def bound_20(q: Quantities, ks: list[int]) -> dict[int, float]:
+    """k -> a proven upper bound of max_{|J|=k} ||X^J|| / (1 + sqrt(k/n)): the smallest of
+    ||X|| (every X^J is a submatrix of X), Gershgorin's bound on (X^J)^T X^J (row i of it sums at
+    most |G_ii| plus the k-1 largest other |G_ij| of row i), sqrt of the k largest ||X^j||^2, and,
+    when there are at most :data:`ENUMERATE` subsets of size k, the maximum over all of them."""
+    G, EG = q.G
+    absG = np.abs(G) + EG
+    diag = np.diag(absG).copy()
+    offd = absG.copy()
+    np.fill_diagonal(offd, 0.0)
+    rows = -np.sort(-offd, axis=1)  # each row descending
+    csum = np.concatenate([np.zeros((q.m, 1)), np.cumsum(rows, axis=1)], axis=1)
+    cols = -np.sort(-diag)
+    ccols = np.cumsum(cols)
+    Xn2 = en.lambda_max(*q.G)[2]
+    slack = 1 + 4 * en.gamma(q.m + 2)
+    out: dict[int, float] = {}
+    for k in ks:
+        gersh = float(np.max(diag + csum[:, k - 1])) * slack
+        frob = float(ccols[k - 1]) * slack
+        b2 = min(Xn2, gersh, frob)
+        if math.comb(q.m, k) <= ENUMERATE and math.comb(q.m, k) * k ** 3 <= ENUMERATE_FLOPS and b2 > 0:
+            b2 = min(b2, max(en.lambda_max(*en.product(q.X[:, list(J)].T, q.X[:, list(J)]))[2]
+                             for J in itertools.combinations(range(q.m), k)))
+        out[k] = en.up(math.sqrt(max(b2, 0.0)) * (1 + 2 * en.U) / ((1.0 + math.sqrt(k / q.n)) * (1 - 2 * en.U)))
+    return out
+
+
+# ---- (21) --------------------------------------------------------------------------------------
+def value_21(q: Quantities, J: np.ndarray) -> Enclosure:
+    """sigma_min((X^J)^T) = min over xi in R^n of ||(X^J)^T xi|| / ||xi||: exactly 0 when |J| < n
+    (a kernel), else sqrt(lambda_min(X^J (X^J)^T))."""
+    if len(J) < q.n:
+        return Enclosure(0.0, 0.0, 0.0)
+    XJ = q.X[:, J]
+    lo, v, hi = en.sqrt_enclosure(*en.lambda_min(*en.product(XJ, XJ.T)))
+    return Enclosure(lo, v, hi)
+
+
+def direction_21(q: Quantities, J: np.ndarray, xi: np.ndarray) -> Enclosure:
+    """||(X^J)^T xi|| / ||xi||: an upper bound of sigma_min((X^J)^T) when |J| >= n."""
+    XJ = q.X[:, J]
+    r, E = en.product(XJ.T, xi)
+    num = float(np.linalg.norm(r))
+    num_hi = en.up(float(np.linalg.norm(np.abs(r) + E)) * (1 + en.gamma(len(J) + 2)))
+    num_lo = max(en.down(float(np.linalg.norm(np.maximum(np.abs(r) - E, 0.0))) * (1 - en.gamma(len(J) + 2))), 0.0)
+    d = float(np.linalg.norm(xi))
+    g = en.gamma(q.n + 2)
+    return Enclosure(en.down(num_lo / (d * (1 + g))), num / d, en.up(num_hi / (d * (1 - g))))
+
+
+def bound_21(q: Quantities, n_star: int) -> float:
+    """A proven lower bound of min_{|J|=n*} sigma_min((X^J)^T): 0 when n* < n (a kernel); else
+    X^J (X^J)^T = X X^T - sum of the m - n* removed x_j x_j^T, so by Weyl
+    lambda_min >= lambda_min(X X^T) - (sum of the m - n* largest ||x_j||^2)."""
+    if n_star < q.n:
+        return 0.0
+    M, E = en.product(q.X, q.X.T)
+    lo = en.lambda_min(M, E)[0]
+    norms2 = np.einsum("ij,ij->j", q.X, q.X) * (1 + en.gamma(q.n + 2))
+    drop = float(np.sum(-np.sort(-norms2)[: q.m - n_star])) * (1 + en.gamma(q.m + 2)) if n_star < q.m else 0.0
+    b = en.down(lo - en.up(drop))
+    return en.down(math.sqrt(b)) if b > 0 else 0.0
+
+
+# ---- (30) --------------------------------------------------------------------------------------
+def value_30(q: Quantities, keep: np.ndarray) -> Enclosure:
+    """lambda_min((X^T X) o (A_K^T A_K)) over the neurons ``keep``."""
+    H, E = q.H(rows=keep)
+    lo, v, hi = en.lambda_min(H, E)
+    return Enclosure(lo, v, hi)
+
+
+def bound_30(q: Quantities, Gamma0: np.ndarray, S_star: int) -> float:
+    """A proven lower bound of min over S*-subsets R of Gamma_0 of lambda_min(H_{Gamma_0 \\ R}):
+    H_{Gamma_0} minus a sum of S* of the PSD terms H_nu = (X^T X) o (a_nu a_nu^T), whose
+    lambda_max is ||X_{:, a_nu}||^2; Weyl gives lambda_min(H_Gamma0) - (sum of the S* largest)."""
+    lo = value_30(q, Gamma0).lo
+    if S_star <= 0:
+        return lo
+    A = q.A0[Gamma0] > 0
+    lmax = np.empty(len(Gamma0))
+    for i, a in enumerate(A):
+        cols = np.flatnonzero(a)
+        if cols.size == 0:
+            lmax[i] = 0.0
+            continue
+        XJ = q.X[:, cols]
+        lmax[i] = en.lambda_max(*en.product(XJ.T, XJ))[2]
+    drop = float(np.sum(-np.sort(-lmax)[:S_star])) * (1 + en.gamma(S_star + 2))
+    return en.down(lo - en.up(drop))
+
+
+def value_H0(q: Quantities) -> float:
+    """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (float value)."""
+    H, E = q.H(weights=q.z0 ** 2)
+    return en.lambda_min(H, E)[1]
