@@ -70,6 +70,8 @@ class _CallableModule(__import__("types").ModuleType):
     """A module that is also the API function of the same name (see :func:`_callable_module`)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.__api_name__ == "audit":  # the trusted kernel: never through api (verify side), issue 11
+            return getattr(self, "audit")(*args, **kwargs)
         from . import api
 
         return getattr(api, self.__api_name__)(*args, **kwargs)
