@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from . import InputError
-from .certificate import CertificateError, read_certificate, write_atomic
+from .certificate import CertificateError, dumps, read_certificate, write_atomic
 from .certificate.records import PROPERTY_EQS, Parameters
 from .verify import VerifyConfig, verify
 
@@ -263,7 +263,7 @@ def _record(rdir: Path, spec: RunSpec, result: RunOutcome) -> None:
         record = {"run_id": spec.run_id, "rep": spec.rep, "error": result.error, "traceback": result.traceback,
                   "seconds": result.seconds, "command": spec.verify_command(),
                   "parameters": spec.parameters().to_json()}
-        write_atomic(err_path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+        write_atomic(err_path, dumps(record))
 
 
 def pending(specs: Sequence[RunSpec], out_dir: str | Path) -> tuple[RunSpec, ...]:

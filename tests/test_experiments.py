@@ -296,3 +296,19 @@ def test_reproduce_quick_compares_with_the_paper(tmp_path):
         assert c["in_range"] == str(inside)
     assert "in range" in (tmp_path / "comparison.md").read_text()
     assert all((tmp_path / "figures" / f).stat().st_size > 0 for f in ("fig1_kappa_H.png", "fig3_W_distance.png"))
+
+
+def test_run_and_error_records_and_the_command_derive_from_parameters(tmp_path):
+    from qrcheck.certificate import Parameters
+
+    spec = small_specs()[0]
+    p = spec.parameters()
+    assert isinstance(p, Parameters) and (p.n, p.S, p.m, p.seed) == (spec.n, spec.S, spec.m, spec.config.seed)
+    cmd = spec.verify_command()
+    assert cmd[:2] == ["qrcheck", "verify"] and cmd[cmd.index("--seed") + 1] == str(p.seed) and "--force" in cmd
+    (tmp_path / "runs").mkdir()
+    sw._record(tmp_path / "runs", spec, sw.RunOutcome(spec.run_id, None, "boom", None, 0.0))
+    record = json.loads((tmp_path / "runs" / f"{spec.run_id}{sw.ERROR_SUFFIX}").read_text())
+    assert record["parameters"] == p.to_json() and record["command"] == cmd
+    assert Parameters.from_json(record["parameters"]) == p
+    assert p.mismatch(p) is None and "seed" in p.mismatch(dataclasses.replace(p, seed=p.seed + 1))

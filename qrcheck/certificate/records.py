@@ -280,17 +280,15 @@ class PropertyRecord:
         return cls(r.eq, r.name, r.status, r.sense, r.statistic, r.threshold, r.method, r.lower, r.upper,
                    r.C, r.p, r.g, r.g_formula, r.witness, r.details)
 
+    def as_result(self) -> PropertyResult:
+        """The :class:`qrcheck.results.PropertyResult` this record holds (details as plain JSON)."""
+        return PropertyResult(self.eq, self.name, self.status, self.sense, self.statistic, self.threshold,
+                              self.method, self.C, self.p, self.g, self.g_formula, self.lower, self.upper,
+                              None if self.witness is None else thaw(self.witness), thaw(self.details))
+
     def to_json(self) -> dict:
-        d = {"status": self.status.value, "statistic": self.statistic, "threshold": self.threshold,
-             "method": self.method, "sense": self.sense.value, "name": self.name,
-             "empirical_constant": self.empirical_constant,
-             "rule": {"C": self.C, "p": self.p, "g": self.g, "g_formula": self.g_formula},
-             "details": thaw(self.details)}
-        if self.lower is not None or self.upper is not None:
-            d["lower"], d["upper"] = self.lower, self.upper
-        if self.witness is not None:
-            d["witness"] = thaw(self.witness)
-        return d
+        """The CONTRACT form, written by :meth:`PropertyResult.to_json` (the one serialiser of a property)."""
+        return io.clean(self.as_result().to_json())
 
     @classmethod
     def from_json(cls, eq: str, d: Mapping[str, Any]) -> "PropertyRecord":
