@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Mapping
@@ -215,8 +216,19 @@ def _load(path: str | Path | np.ndarray, name: str) -> np.ndarray:
     if not _is_path(path):
         return _from_memory(path, name)
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"--{name}: no such file: {p}")
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise InputError(f"--{name}: no such file: {p}") from None
+    except OSError as exc:
+        raise InputError(f"--{name}: cannot read {p}: {exc.strerror or exc.__class__.__name__}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"--{name}: {p} is a folder, not a .npy file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((w for t, w in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                                    (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")) if t(st.st_mode)),
+                    "special")
+        raise InputError(f"--{name}: {p} is {kind}, not a regular file; give a .npy file")
     try:
         # mmap first so that the size check below happens before the data is read
         a = np.load(p, mmap_mode="r", allow_pickle=False)
@@ -275,7 +287,10 @@ def make_draw(*, n: int | None = DEFAULT_N, S: int | None = DEFAULT_S, m: int | 
                     f"inconsistent shapes: {seen[d][1]} gives {d}={seen[d][0]} but --{k} "
                     f"has shape {a.shape} ({d}={size})")
             seen[d] = (size, f"--{k} (shape {a.shape})")
-    for d, (size, _) in seen.items():
+    for d, (size, where) in seen.items():
+        if dims[d] is not None and int(dims[d]) != size:
+            raise InputError(f"--{d} {dims[d]} conflicts with {where}, which gives {d}={size}; "
+                             f"drop --{d} or give matching arrays")
         dims[d] = size
     for d, v in dims.items():
         if v is None:
