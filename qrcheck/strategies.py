@@ -96,25 +96,10 @@ class Drawn:
     _arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     # arrays -------------------------------------------------------------------------------
-    @property
-    def X(self) -> np.ndarray:
-        """(n, m) data, unit columns."""
-        return self._arrays["X"]
-
-    @property
-    def W0(self) -> np.ndarray:
-        """(S, n) first-layer weights at initialisation."""
-        return self._arrays["W0"]
-
-    @property
-    def z0(self) -> np.ndarray:
-        """(S,) output weights at initialisation."""
-        return self._arrays["z0"]
-
-    @property
-    def y(self) -> np.ndarray:
-        """(m,) labels."""
-        return self._arrays["y"]
+    X = property(lambda self: self._arrays["X"], doc="(n, m) data, unit columns.")
+    W0 = property(lambda self: self._arrays["W0"], doc="(S, n) first-layer weights at initialisation.")
+    z0 = property(lambda self: self._arrays["z0"], doc="(S,) output weights at initialisation.")
+    y = property(lambda self: self._arrays["y"], doc="(m,) labels.")
 
     def arrays(self) -> dict[str, np.ndarray]:
         """``{"X", "W0", "z0", "y"}`` (read-only float64)."""
