@@ -454,8 +454,8 @@ DEFECTS: dict[str, Defect] = {
         "few_large_z0", ("24",),
         "z0 has `count` entries +-sqrt(S/count) and S - count entries +-floor",
         {"count": 2, "floor": 1e-4}, Sizes(20, 40, 10),
-        "(24) violated under `paper` and `sharp` whenever count < S/2 and floor is below the "
-        "profile's zeta_0 floor (1/L under `paper`, 1e-3 under `sharp`); exact, any size"),
+        "(24) violated whenever count < S/L under `paper` (count < S/2 under `sharp`) and floor "
+        "is below the profile's zeta_0 (1/L under `paper`, 1e-3 under `sharp`); exact, any size"),
     "near_orthogonal": Defect(
         "near_orthogonal", ("28",),
         "`count` rows of W0 moved so that their preactivation <w, X^0> on data point 0 is uniform "
@@ -520,7 +520,7 @@ def planted(draw, defect: str, n: Any = None, S: Any = None, m: Any = None, seed
                                (20, 40, 40) with size >= 20
     slab            (21)       under ``sharp`` at (10, 20, 400), count = 200
     short_rows      (22)       both profiles, any size (exact)
-    few_large_z0    (24)       both profiles, count < S/2, floor below the zeta_0 floor (exact)
+    few_large_z0    (24)       count < S/L (``paper``) or S/2 (``sharp``), floor < zeta_0 (exact)
     near_orthogonal (28)       both profiles at (20, 40, 10), count >= 10, width <= 1e-4 (exact)
     starved_point   (30)       ``paper`` from (20, 200, 20), ``sharp`` at (20, 900, 40)
     =============== ========== ==================================================================
