@@ -27,7 +27,6 @@ BLAS-dependent y on another BLAS).
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -139,7 +138,7 @@ class Arrays:
         return self.confirmed.get("y", False)
 
 
-def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Path | None, led: Ledger) -> Arrays:
+def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Any, led: Ledger) -> Arrays:
     """The certificate's arrays, with every ``inputs.*`` digest checked (vouching ``inputs``).
 
     Order: the .npz of ``--arrays``, else the embedded one (``arrays.file`` beside the certificate,
@@ -159,9 +158,19 @@ def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Path | N
             led.vouch(f"inputs.{k}.source")
     npz: dict[str, np.ndarray] | None = None
     origin = "regenerated from the seed"
-    if arrays_arg is not None:
-        npz = _read_npz(arrays_arg, shapes)
-        origin = f"from {safe(arrays_arg.name, 80)}"
+    if isinstance(arrays_arg, Mapping):
+        npz = {}
+        for k, v in arrays_arg.items():
+            if k not in shapes:
+                raise ArraysUnreadable(f"unexpected array {safe(k, 20)!r} (expected {', '.join(NAMES)})")
+            a = np.asarray(v)
+            if a.shape != shapes[k] or a.dtype.kind not in "fiu":
+                raise ArraysUnreadable(f"{k} has shape {a.shape}, the certificate says {shapes[k]}")
+            npz[k] = np.ascontiguousarray(a, dtype=np.float64)
+        origin = "given in memory"
+    elif arrays_arg is not None:
+        npz = _read_npz(Path(arrays_arg), shapes)
+        origin = f"from {safe(Path(arrays_arg).name, 80)}"
     elif isinstance(cert.get("arrays"), dict):
         emb = cert["arrays"]
         name = emb.get("file")
@@ -182,82 +191,77 @@ def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Path | N
                     npz = _read_npz(f, shapes)
                     origin = f"from the embedded {safe(name, 80)}"
                 led.vouch("arrays.file")
-    missing = [k for k in NAMES if npz is not None and k not in npz]
-    if npz is not None and missing:
-        led.note(f"the .npz lacks {', '.join(missing)}")
 
     sampled = [k for k in NAMES if inputs[k].get("source") == "sampled"]
-    others = [k for k in NAMES if k not in sampled]
-    given = {k: npz[k] for k in others if npz is not None and k in npz}
-    unavailable = [k for k in others if k not in given]
-    confirmed: dict[str, bool] = {}
-    for k in unavailable:
-        led.cannot(f"inputs.{k}.sha256", f"{k} came from a {safe(inputs[k].get('source'), 20)} array, which no seed "
-                   "regenerates, and no .npz holds it", "verify --embed-arrays writes one; or pass --arrays FILE.npz")
-    if unavailable and not ("y" in unavailable and len(unavailable) == 1):
-        return Arrays(None, "unavailable", confirmed)
-
     seed, z_dist, labels = p["seed"], p["z_dist"], p["labels"]
-    ok_params = True
+    seed_ok = not isinstance(seed, bool) and isinstance(seed, int) and 0 <= seed < 2**128
     if sampled:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 or seed >= 2**128:
+        bad = False
+        if not seed_ok:
             led.fail("parameters.seed", seed, "a non-negative integer below 2^128")
-            ok_params = False
+            bad = True
         if "z0" in sampled and z_dist not in Z_DISTS:
             led.fail("parameters.z_dist", z_dist, f"one of {', '.join(Z_DISTS)}")
-            ok_params = False
+            bad = True
         if "y" in sampled and labels not in LABELS:
             led.fail("parameters.labels", labels, f"one of {', '.join(LABELS)}")
-            ok_params = False
-    if not ok_params:
-        return Arrays(None, "unavailable", confirmed)
-    led.vouch("parameters.seed")
-    led.vouch("parameters.z_dist")
-    led.vouch("parameters.labels")
-    if "y" in unavailable:
-        given_y = dict(given)
-        out = regenerate(seed if sampled else 0, n, S, m, z_dist if z_dist in Z_DISTS else "rademacher",
-                         "gaussian", given_y)
-        out["y"] = None  # type: ignore[assignment]
-    else:
-        out = regenerate(seed if sampled else 0, n, S, m, z_dist if z_dist in Z_DISTS else "rademacher",
-                         labels if labels in LABELS else "gaussian", given)
-    claimed_fp = cert.get("provenance", {}).get("random_stream") if isinstance(cert.get("provenance"), dict) else None
+            bad = True
+        if bad:
+            return Arrays(None, "unavailable", {})
+    for k in ("seed", "z_dist", "labels"):
+        led.vouch(f"parameters.{k}")
+    given = {k: npz[k] for k in NAMES if k not in sampled and npz is not None and k in npz}
+    # what the seed gives for every array not taken from the .npz (a non-sampled array without an
+    # .npz may still be the seed's: then it is re-derivable, whatever its source says)
+    out: dict[str, np.ndarray | None] = {}
+    if seed_ok:
+        out.update(regenerate(seed, n, S, m, z_dist if z_dist in Z_DISTS else "rademacher",
+                              labels if labels in LABELS else "gaussian", given))
+    out.update(given)
+    claimed_fp = (cert.get("provenance") or {}).get("random_stream") if isinstance(cert.get("provenance"), dict) else None
     same_stream = claimed_fp == fingerprint()
     if claimed_fp is not None:
         led.vouch("provenance.random_stream")  # used below to tell a changed stream from tampering
+    confirmed: dict[str, bool] = {}
     for k in NAMES:
-        if out.get(k) is None:
-            continue
-        d = digest(out[k])
         claimed = inputs[k].get("sha256")
-        if d == claimed:
+        a = out.get(k)
+        d = digest(a) if a is not None else None
+        if d is not None and d == claimed:
             confirmed[k] = True
             led.check(f"inputs.{k}.sha256", claimed, d)
             if k in sampled and npz is not None and k in npz and digest(npz[k]) != d:
                 led.fail(f"inputs.{k}", "the .npz copy", "the array the seed regenerates",
                          f"{k} is marked sampled, but the .npz holds another array")
+            if k not in sampled and k not in given:
+                led.note(f"{k} is marked {safe(inputs[k].get('source'), 20)} but is the array seed "
+                         f"{safe(seed, 40)} regenerates: audited as such")
             continue
         confirmed[k] = False
-        if k not in sampled:
+        if k in given:
             led.fail(f"inputs.{k}.sha256", claimed, d, f"the .npz's {k} does not match its digest")
+        elif k not in sampled:
+            led.cannot(f"inputs.{k}.sha256", f"{k} came from a {safe(inputs[k].get('source'), 20)} array, which no "
+                       "seed regenerates, and no .npz holds it",
+                       "verify --embed-arrays writes one; or pass --arrays FILE.npz")
         elif not same_stream and claimed_fp is not None:
             led.cannot(f"inputs.{k}.sha256", "numpy's random stream differs from the one that wrote the certificate "
                        "(provenance.random_stream), so the seed cannot regenerate the arrays here",
                        "rerun with --arrays FILE.npz, or audit with the numpy that wrote it")
-        elif k == "y" and labels in BLAS_LABELS and not _same_blas(cert):
+        elif k == "y" and labels in BLAS_LABELS and not _same_blas(cert) and all(confirmed.get(j) for j in ("X", "W0", "z0")):
             led.cannot("inputs.y.sha256", f"y (labels {labels}) is computed with BLAS, and this numpy's BLAS differs "
                        "from the certificate's, so its last bits cannot be reproduced",
                        "rerun with --arrays FILE.npz, or audit on the certificate's BLAS")
-            led.vouch("inputs.y.sha256")
+            confirmed["y~"] = True  # usable within tolerance
         else:
             led.fail(f"inputs.{k}.sha256", claimed, d,
                      f"{k} regenerated from seed {safe(seed, 40)} has another digest (same random stream)")
-    if any(out.get(k) is None for k in ("X", "W0", "z0")) or not all(confirmed.get(k) for k in ("X", "W0", "z0")):
-        if not all(confirmed.get(k) for k in ("X", "W0", "z0")):
-            return Arrays(None, "unavailable", confirmed)
-    arrays = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in out.items() if v is not None}
-    return Arrays(arrays, origin, confirmed)
+    if not all(confirmed.get(k) for k in ("X", "W0", "z0")):
+        return Arrays(None, "unavailable", confirmed)
+    arrays = {k: np.ascontiguousarray(out[k], dtype=np.float64) for k in ("X", "W0", "z0")}
+    if confirmed.get("y") or confirmed.get("y~"):
+        arrays["y"] = np.ascontiguousarray(out["y"], dtype=np.float64)
+    return Arrays(arrays, origin, {k: v for k, v in confirmed.items() if k in NAMES})
 
 
 def _same_blas(cert: Mapping[str, Any]) -> bool:
@@ -309,5 +313,3 @@ def too_large(n: int, S: int, m: int) -> str | None:
                 f"but {have / 2**30:.1f} GiB is available")
     return None
 
-
-_ = math  # (kept for the numeric helpers of callers)

@@ -212,7 +212,7 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
     # ---- the arrays
     stage("loading or regenerating the arrays")
     try:
-        got = obtain(cert, cert_path, None if arrays_arg is None else Path(arrays_arg), led)
+        got = obtain(cert, cert_path, arrays_arg, led)
     except ArraysUnreadable as exc:
         raise _Unreadable(f"--arrays: {exc}") from None
     statuses: dict[str, str] = {}
@@ -226,6 +226,12 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
     required = _regime_and_required(cert, led, statuses, got.arrays if got.y_confirmed else None)
     stage("checking gradient descent")
     replayed = _gd(cert, got, led, replay_gd, max_replay_steps, n_star)
+    for k in ("eta_w", "eta_z", "tol"):  # inputs of the regime and GD checks above
+        v = p.get(k, MISSING)
+        if not is_number(v) or not math.isfinite(float(v)) or float(v) < 0:
+            led.fail(f"parameters.{k}", v, "a finite number >= 0")
+        else:
+            led.vouch(f"parameters.{k}")
     _gating_and_verdict(cert, led, statuses, required, params)
     _plugins(cert, got.arrays, led)
     return _report(shown, led, tag, got.origin if got.arrays is not None else None, replayed, statuses)
@@ -361,5 +367,3 @@ def _report(shown: str, led: Ledger, tag: str, arrays_from: str | None = None, r
                        tuple(led.not_vouched()), tuple(led.notes), led.checks, None, tag, arrays_from, replayed,
                        dict(statuses or {}))
 
-
-_ = (math, is_number)

@@ -369,6 +369,8 @@ class PropertyAudit:
         if not isinstance(d, Mapping):
             raise Unusable("details missing (CONTRACT: details.n_star)")
         led.check(join(base, "details", "n_star"), d.get("n_star", MISSING), n_star)
+        if isinstance(d.get("n_star_interval"), Mapping) and e.threshold is not None:
+            self._interval_21(join(base, "details", "n_star_interval"), d["n_star_interval"], e.threshold)
         if n_star > q.m:
             led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
             return "vacuous"
@@ -393,6 +395,90 @@ class PropertyAudit:
         if e.vacuous:
             return "vacuous"
         return decide_search(">=", e.threshold, proved, found, self.version)
+
+    def _interval_30(self, path: str, iv: Mapping[str, Any], thr: float, G0: np.ndarray, weyl: Any) -> None:
+        """``S_star_interval``: the property is proved at S* = ``proof_at`` (Weyl) and fails at
+        S* = ``fail_at`` (a removal witness of that size), so the largest S* at which it holds lies in
+        [proof_at, fail_at - 1] (the minimum falls as S* grows)."""
+        q, led = self.q, self.led
+        fail_at, proof_at = iv.get("fail_at"), iv.get("proof_at")
+        with led.guard(join(path, "fail_at")):
+            if fail_at is not None:
+                fa = _int(fail_at, "fail_at")
+                fw = iv.get("fail_witness")
+                if not isinstance(fw, Mapping):
+                    raise Unusable("fail_at needs a fail_witness {removed}")
+                removed = _indices(fw.get("removed"), q.S, "fail_witness.removed")
+                led.check(join(path, "fail_witness", "removed"), len(removed), fa, why="|removed| must be fail_at")
+                if np.setdiff1d(removed, G0).size:
+                    raise Unusable("fail_witness.removed leaves Gamma_0")
+                v = stats.value_30(q, np.setdiff1d(G0, removed))
+                led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), v.value, atol=1e-9 * max(thr, 1.0))
+                led.check(join(path, "fail_at"), v.value < thr, True, why="the witness must fail the threshold")
+            else:
+                led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), None)
+                led.vouch(join(path, "fail_witness"))
+        with led.guard(join(path, "proof_at")):
+            if proof_at is not None:
+                pa = _int(proof_at, "proof_at")
+                if not 0 <= pa <= G0.size:
+                    raise Unusable(f"proof_at = {pa} not in [0, |Gamma_0|]")
+                led.check(join(path, "proof_at"), stats.bound_30(q, G0, pa, weyl) >= thr, True,
+                          why="the Weyl bound at proof_at must reach the threshold")
+            else:
+                led.vouch(join(path, "proof_at"))
+        led.check(join(path, "lower"), iv.get("lower", MISSING), proof_at)
+        led.check(join(path, "upper"), iv.get("upper", MISSING), None if fail_at is None else fail_at - 1
+                  if isinstance(fail_at, int) else MISSING)
+
+    def _interval_21(self, path: str, iv: Mapping[str, Any], thr: float) -> None:
+        """``n_star_interval``: the property fails at n* = ``fail_at`` (a witness J of that size, or
+        fail_at < n where every (X^J)^T has a kernel) and is proved at n* = ``proof_at`` (Weyl), so the
+        smallest n* at which it holds lies in [fail_at + 1, proof_at] (the minimum grows with n*)."""
+        q, led = self.q, self.led
+        fail_at, proof_at = iv.get("fail_at"), iv.get("proof_at")
+        with led.guard(join(path, "fail_at")):
+            if fail_at is not None:
+                fa = _int(fail_at, "fail_at")
+                if not 1 <= fa <= max(q.m, q.n - 1):
+                    raise Unusable(f"fail_at = {fa} not in [1, max(m, n - 1)]")
+                fw = iv.get("fail_witness")
+                if fw is None:
+                    if fa >= q.n:
+                        raise Unusable("fail_at >= n needs a fail_witness")
+                    led.vouch(join(path, "fail_witness"))  # n* < n: every (X^J)^T has a kernel
+                    v = Enclosure(0.0, 0.0, 0.0)
+                else:
+                    if not isinstance(fw, Mapping):
+                        raise Unusable("fail_witness is not an object")
+                    J = _indices(fw.get("J"), q.m, "fail_witness.J")
+                    led.check(join(path, "fail_witness", "J"), len(J), fa, why="|J| must be fail_at")
+                    v = stats.value_21(q, J)
+                    xi = fw.get("xi")
+                    if isinstance(xi, list) and len(J) >= q.n:
+                        xv = np.asarray([_num(x, "xi") for x in xi])
+                        if xv.shape != (q.n,) or not np.any(xv):
+                            raise Unusable("fail_witness.xi must be a nonzero vector of length n")
+                        dv = stats.direction_21(q, J, xv)
+                        v = Enclosure(v.lo, dv.value, dv.hi)
+                        led.vouch(join(path, "fail_witness", "xi"))
+                led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), v.value)
+                led.check(join(path, "fail_at"), v.value < thr, True, why="the witness must fail the threshold")
+            else:
+                led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), None)
+                led.vouch(join(path, "fail_witness"))
+        with led.guard(join(path, "proof_at")):
+            if proof_at is not None:
+                pa = _int(proof_at, "proof_at")
+                if not 1 <= pa <= q.m:
+                    raise Unusable(f"proof_at = {pa} not in [1, m]")
+                led.check(join(path, "proof_at"), stats.bound_21(q, pa) >= thr, True,
+                          why="the Weyl bound at proof_at must reach the threshold")
+            else:
+                led.vouch(join(path, "proof_at"))
+        led.check(join(path, "lower"), iv.get("lower", MISSING), None if fail_at is None else fail_at + 1
+                  if isinstance(fail_at, int) else MISSING)
+        led.check(join(path, "upper"), iv.get("upper", MISSING), proof_at)
 
     def _p30(self, base, c, e):
         q, led = self.q, self.led
@@ -427,9 +513,22 @@ class PropertyAudit:
             raise Unusable(f"witness.removed holds {outside.size} neuron(s) outside Gamma_0")
         found = stats.value_30(q, np.setdiff1d(G0, removed))
         self._stat_at(base, c, found.value, f"removed ({len(removed)} neurons)")
+        led.check(join(base, "statistic"), c.get("statistic", MISSING), found.value)
         led.check(join(base, "upper"), c.get("upper", MISSING), found.value)
-        mine = stats.bound_30(q, G0, S_star)
+        weyl = stats.weyl_30(q, G0)
+        mine = stats.bound_30(q, G0, S_star, weyl)
         proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")
+        if "lambda_min_Hw" in d:
+            from .thresholds import limit_kernels
+            import scipy.linalg
+
+            lw = float(scipy.linalg.eigvalsh(limit_kernels(q.X)[0], subset_by_index=[0, 0])[0])
+            led.check(join(base, "details", "lambda_min_Hw"), d["lambda_min_Hw"], lw, rtol=1e-7)
+        for k in ("gamma_bar", "beta_w", "kappa0"):
+            if k in d and k in x:
+                led.check(join(base, "details", k), d[k], x[k], rtol=1e-7)
+        if isinstance(d.get("S_star_interval"), Mapping) and e.threshold is not None:
+            self._interval_30(join(base, "details", "S_star_interval"), d["S_star_interval"], e.threshold, G0, weyl)
         if e.vacuous:
             return "vacuous"
         return decide_search(">=", e.threshold, proved, found, self.version)

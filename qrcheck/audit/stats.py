@@ -250,23 +250,28 @@ def value_30(q: Quantities, keep: np.ndarray) -> Enclosure:
     return Enclosure(lo, v, hi)
 
 
-def bound_30(q: Quantities, Gamma0: np.ndarray, S_star: int) -> float:
+def weyl_30(q: Quantities, Gamma0: np.ndarray) -> tuple[float, np.ndarray]:
+    """(lower end of lambda_min(H_Gamma0), upper ends of lambda_max(H_nu) for nu in Gamma_0, sorted
+    descending): the ingredients of :func:`bound_30`."""
+    lo = value_30(q, Gamma0).lo
+    A = q.A0[Gamma0] > 0
+    lmax = np.zeros(len(Gamma0))
+    for i, a in enumerate(A):
+        cols = np.flatnonzero(a)
+        if cols.size:
+            XJ = q.X[:, cols]
+            lmax[i] = en.lambda_max(*en.product(XJ.T, XJ))[2]
+    return lo, -np.sort(-lmax)
+
+
+def bound_30(q: Quantities, Gamma0: np.ndarray, S_star: int, weyl: tuple[float, np.ndarray] | None = None) -> float:
     """A proven lower bound of min over S*-subsets R of Gamma_0 of lambda_min(H_{Gamma_0 \\ R}):
     H_{Gamma_0} minus a sum of S* of the PSD terms H_nu = (X^T X) o (a_nu a_nu^T), whose
     lambda_max is ||X_{:, a_nu}||^2; Weyl gives lambda_min(H_Gamma0) - (sum of the S* largest)."""
-    lo = value_30(q, Gamma0).lo
+    lo, lmax = weyl if weyl is not None else weyl_30(q, Gamma0)
     if S_star <= 0:
         return lo
-    A = q.A0[Gamma0] > 0
-    lmax = np.empty(len(Gamma0))
-    for i, a in enumerate(A):
-        cols = np.flatnonzero(a)
-        if cols.size == 0:
-            lmax[i] = 0.0
-            continue
-        XJ = q.X[:, cols]
-        lmax[i] = en.lambda_max(*en.product(XJ.T, XJ))[2]
-    drop = float(np.sum(-np.sort(-lmax)[:S_star])) * (1 + en.gamma(S_star + 2))
+    drop = float(np.sum(lmax[:S_star])) * (1 + en.gamma(S_star + 2))
     return en.down(lo - en.up(drop))
 
 
