@@ -448,8 +448,9 @@ DEFECTS: dict[str, Defect] = {
         "short_rows", ("22",),
         "`count` rows of W0 rescaled to norm scale * sqrt(n)",
         {"count": 1, "scale": 0.1}, Sizes(20, 40, 10),
-        "(22) violated under `paper` and `sharp` whenever scale is below the threshold's "
-        "2^{-1/2} (`paper`) or the chi_n quantile (`sharp`); exact, any size"),
+        "(22) violated under `paper` at any size (scale < 2^{-1/2}); under `sharp` for n >= 10 at "
+        "scale 0.1 with S <= 1000 (its threshold, the sqrt of chi^2_n's delta/S quantile, is tiny "
+        "at small n: not caught at n <= 4); exact"),
     "few_large_z0": Defect(
         "few_large_z0", ("24",),
         "z0 has `count` entries +-sqrt(S/count) and S - count entries +-floor",
@@ -519,7 +520,7 @@ def planted(draw, defect: str, n: Any = None, S: Any = None, m: Any = None, seed
     cluster         (19), (20) (19) under ``sharp``, n >= 10 (size >= 2); (20) under ``sharp`` at
                                (20, 40, 40) with size >= 20
     slab            (21)       under ``sharp`` at (10, 20, 400), count = 200
-    short_rows      (22)       both profiles, any size (exact)
+    short_rows      (22)       ``paper`` any size, ``sharp`` n >= 10 (exact)
     few_large_z0    (24)       count < S/L (``paper``) or S/2 (``sharp``), floor < zeta_0 (exact)
     near_orthogonal (28)       both profiles at (20, 40, 10), count >= 10, width <= 1e-4 (exact)
     starved_point   (30)       ``paper`` from (20, 200, 20), ``sharp`` at (20, 900, 40)
