@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import scipy
 
 from . import InputError, __version__
 from .search import Effort
@@ -88,14 +87,18 @@ class VerifyConfig:
 @dataclass(frozen=True)
 class VerifyOutcome:
     """Result of a verify run: the typed :class:`Certificate` (the one source of truth) and what
-    callers need beyond it: the typed property results, the regime's case, the GD result with its
-    arrays (W_T, z_T, D) and the draw."""
+    callers need beyond it: the regime's case, the GD result with its arrays (W_T, z_T, D) and the
+    draw. :attr:`results`, :attr:`required` and :attr:`exit_code` are read off the certificate."""
 
     certificate: Certificate
-    results: tuple[PropertyResult, ...]
     case: Case
     gd: GDResult | None
     draw: Draw | None = None
+
+    @property
+    def results(self) -> tuple[PropertyResult, ...]:
+        """The property results (19)-(30), in equation order, as the certificate records them."""
+        return tuple(rec.as_result() for rec in self.certificate.properties.values())
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -107,6 +110,8 @@ class VerifyOutcome:
 
 
 def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> Provenance:
+    import scipy
+
     try:
         blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[union-attr]
         blas = {"name": blas.get("name"), "version": blas.get("version"),
@@ -173,4 +178,4 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         provenance=provenance(command, profile, cfg.effort),
         data=draw.arrays(),
     )
-    return VerifyOutcome(cert, results, case, gd_result, draw)
+    return VerifyOutcome(cert, case, gd_result, draw)
