@@ -170,9 +170,13 @@ def verify(
         if outcome.gd is None or outcome.gd.changed is None:
             err.print(f"gradient descent did not run: no graph written to {export_graph}", highlight=False)
         else:
-            from .gd_report import write_change_graph
+            import networkx as nx
 
-            write_change_graph(outcome.gd.changed, export_graph)
+            from .certificate import write_atomic
+            from .gd_report import change_graph
+
+            # written here, not in gd_report (L5), which may not import the certificate layer's writer
+            write_atomic(export_graph, "\n".join(nx.generate_graphml(change_graph(outcome.gd.changed))) + "\n")
             out.print(f"activation-change graph D (|D| = {outcome.gd.D}) written to {export_graph}",
                       highlight=False)
     raise typer.Exit(outcome.exit_code)
