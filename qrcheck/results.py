@@ -43,6 +43,32 @@ class Sense(str, Enum):
         return value > threshold
 
 
+def _short(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    return f"{x:.4g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+
+
+def describe(r: Any) -> str:
+    """One readable line for a property result (anything with ``eq``, ``name``, ``status``,
+    ``statistic``, ``sense``, ``threshold``, ``lower``, ``upper``, ``witness``):
+    ``(29) ntk_second_layer: violated; statistic 2.801 (needs >= 3.317); witness {...}``. Long
+    index lists in the witness are abbreviated to their length."""
+    status = getattr(r.status, "value", r.status)
+    sense = getattr(r.sense, "value", r.sense) or "vs"
+    parts = [f"({r.eq}) {r.name}: {status}",
+             f"statistic {_short(r.statistic)} (needs {sense} {_short(r.threshold)})"]
+    if r.lower is not None or r.upper is not None:
+        parts.append(f"interval [{_short(r.lower)}, {_short(r.upper)}]")
+    if r.witness:
+        w = {k: (f"{len(v)} indices" if isinstance(v, (list, tuple)) and len(v) > 8 else v)
+             for k, v in dict(r.witness).items()}
+        parts.append(f"witness {w}")
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class PropertyResult:
     """The outcome of one property check.
@@ -75,6 +101,9 @@ class PropertyResult:
         if self.statistic is None or not self.g:
             return None
         return self.statistic / self.g
+
+    def __repr__(self) -> str:
+        return f"PropertyResult({describe(self)}; method {self.method!r})"
 
     def to_json(self) -> dict:
         d = {"status": self.status.value, "statistic": self.statistic, "threshold": self.threshold,

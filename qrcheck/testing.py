@@ -71,38 +71,25 @@ def _row(obj: Any, eq: str) -> Any:
 
 
 def _num(x: Any) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return str(x)
-    return f"{x:.4g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+    from .results import _short
+    return _short(x)
 
 
 def property_row(obj: Any, eq: Any) -> str:
-    """The property's row as one line: ``(29) lambda_min_G0: violated; statistic 1.2 (needs >=
-    3.4); witness {...}`` (``obj``: a Report, a Certificate or a certificate dict)."""
+    """The property's row as one line: ``(29) ntk_second_layer: violated; statistic 1.2 (needs >=
+    3.4); witness {...}`` (``obj``: a Report, a Certificate or a certificate dict;
+    :func:`qrcheck.results.describe`), with the reason a check gives in its details."""
+    from types import SimpleNamespace
+
+    from .results import describe
+
     e = _eq(eq)
     r = _row(obj, e)
-    status = _get(r, "status")
-    status = getattr(status, "value", status)
-    sense = _get(r, "sense")
-    sense = getattr(sense, "value", sense) or "vs"
-    witness = _get(r, "witness")
-    if witness is not None:
-        witness = {k: (f"{len(v)} indices" if isinstance(v, (list, tuple)) and len(v) > 8 else v)
-                   for k, v in dict(witness).items()}
-    name = _get(r, "name", "")
-    parts = [f"({e}) {name}: {status}",
-             f"statistic {_num(_get(r, 'statistic'))} (needs {sense} {_num(_get(r, 'threshold'))})"]
-    lo, hi = _get(r, "lower"), _get(r, "upper")
-    if lo is not None or hi is not None:
-        parts.append(f"interval [{_num(lo)}, {_num(hi)}]")
-    if witness:
-        parts.append(f"witness {witness}")
-    reason = (_get(r, "details") or {}).get("reason") if isinstance(_get(r, "details"), Mapping) else None
-    if reason:
-        parts.append(f"({reason})")
-    return "; ".join(parts)
+    fields = ("name", "status", "statistic", "sense", "threshold", "lower", "upper", "witness", "details")
+    row = SimpleNamespace(eq=e, **{k: _get(r, k) for k in fields})
+    line = describe(row)
+    reason = row.details.get("reason") if isinstance(row.details, Mapping) else None
+    return f"{line}; ({reason})" if reason else line
 
 
 REPRO_KEEP = 8

@@ -123,7 +123,7 @@ def test_memory_errors_are_the_files_errors(tmp_path):
     for a in (3 * unit_columns(5, 4), np.ones(5), np.full((5, 4), np.inf)):
         np.save(tmp_path / "X.npy", a)
         with pytest.raises(qrcheck.InputError) as from_file:
-            make_draw(X=tmp_path / "X.npy", S=3)
+            make_draw(X=tmp_path / "X.npy", n=None, S=3, m=None)
         with pytest.raises(qrcheck.InputError) as from_memory:
             qrcheck.check(a, S=3)
         assert str(from_memory.value) == str(from_file.value)
