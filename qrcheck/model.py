@@ -83,5 +83,8 @@ def G_matrix(F: np.ndarray) -> np.ndarray:
 
 
 def lambda_min(M: np.ndarray) -> float:
-    """Smallest eigenvalue of a symmetric matrix (LAPACK via numpy.linalg.eigvalsh)."""
+    """Smallest eigenvalue of a symmetric matrix (LAPACK via numpy.linalg.eigvalsh); NaN when ``M``
+    holds a non-finite entry (an overflowed matrix has no computable spectrum)."""
+    if not np.isfinite(M).all():
+        return float("nan")
     return float(np.linalg.eigvalsh(M)[0])

@@ -66,7 +66,8 @@ def log_slack(value: float, bound: float, sense: Sense, L: float) -> float:
         return math.inf if hi > 0 else -math.inf
     if hi <= 0 or math.isinf(lo):
         return -math.inf
-    return math.log(hi / lo) / math.log(L)
+    ratio = hi / lo                                     # may overflow to inf or underflow to 0
+    return math.log(ratio) / math.log(L) if ratio > 0 else -math.inf
 
 
 def _json_slack(x: float) -> float | None:
@@ -294,9 +295,10 @@ class RegimeReport:
 def _rate(errors, start: int) -> float | None:
     """Mean per-step decay rate ln(||e_start|| / ||e_T||) / (T - start)."""
     T = len(errors) - 1
-    if T - start <= 0 or errors[start] <= 0 or errors[-1] <= 0:
-        return None
-    return math.log(errors[start] / errors[-1]) / (T - start)
+    if T - start <= 0 or not (0 < errors[start] < math.inf and 0 < errors[-1] < math.inf):
+        return None                                     # nothing to measure, or overflowed (diverged)
+    ratio = errors[start] / errors[-1]
+    return math.log(ratio) / (T - start) if 0 < ratio < math.inf else None
 
 
 def report(case: Case, gd: "GDResult | None" = None, *, y_norm: float | None = None) -> RegimeReport:
