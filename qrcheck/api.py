@@ -10,7 +10,6 @@ their sha256 digests.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 import numpy as np
 
 from . import InputError
-from .results import PropertyResult, Status
+from .results import PropertyResult, Status, fmt
 
 if TYPE_CHECKING:  # pragma: no cover
     from .certificate.records import Certificate
@@ -39,16 +38,6 @@ def _eq_key(eq: Any) -> str:
     if s not in EQS:
         raise KeyError(f"no property ({eq}); the properties are (19)-(30)")
     return s
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return str(x)
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    return f"{x:.4g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
 
 
 def _profile(profile: "str | Path | Profile") -> "Profile":
@@ -204,7 +193,7 @@ class Report:
     # display -------------------------------------------------------------------------------
     def _rows(self) -> list[tuple[str, str, str, str, str]]:
         return [(f"({r.eq})", r.name, r.status.value,
-                 f"{_fmt(r.statistic)} {r.sense.value} {_fmt(r.threshold)}", r.method) for r in self.results]
+                 f"{fmt(r.statistic)} {r.sense.value} {fmt(r.threshold)}", r.method) for r in self.results]
 
     def _title(self) -> str:
         src = ", ".join(f"{k} {v}" for k, v in self.draw.sources.items())

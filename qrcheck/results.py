@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
@@ -43,12 +44,26 @@ class Sense(str, Enum):
         return value > threshold
 
 
-def _short(x: Any) -> str:
+def fmt(x: Any) -> str:
+    """The one number formatter of qrcheck (render, the API's reprs, the assertion messages): a
+    number in at most ~10 characters ("-" for null; ints below 1e9 in full, others to 4
+    significant digits, scientific outside [1e-3, 1e5)); anything else as short text."""
     if x is None:
         return "-"
     if isinstance(x, bool) or not isinstance(x, (int, float)):
+        s = str(x)
+        return s if len(s) <= 24 else s[:21] + "..."
+    try:
+        f = float(x)
+    except OverflowError:
+        return f"{str(x)[:6]}...({len(str(x))} digits)"
+    if isinstance(x, int) and abs(x) < 10**9:
         return str(x)
-    return f"{x:.4g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+    if not math.isfinite(f):
+        return str(f)
+    if f == 0 or 1e-3 <= abs(f) < 1e5:
+        return f"{f:.4g}"
+    return f"{f:.3e}"
 
 
 def describe(r: Any) -> str:
@@ -59,9 +74,9 @@ def describe(r: Any) -> str:
     status = getattr(r.status, "value", r.status)
     sense = getattr(r.sense, "value", r.sense) or "vs"
     parts = [f"({r.eq}) {r.name}: {status}",
-             f"statistic {_short(r.statistic)} (needs {sense} {_short(r.threshold)})"]
+             f"statistic {fmt(r.statistic)} (needs {sense} {fmt(r.threshold)})"]
     if r.lower is not None or r.upper is not None:
-        parts.append(f"interval [{_short(r.lower)}, {_short(r.upper)}]")
+        parts.append(f"interval [{fmt(r.lower)}, {fmt(r.upper)}]")
     if r.witness:
         w = {k: (f"{len(v)} indices" if isinstance(v, (list, tuple)) and len(v) > 8 else v)
              for k, v in dict(r.witness).items()}

@@ -71,8 +71,8 @@ def _row(obj: Any, eq: str) -> Any:
 
 
 def _num(x: Any) -> str:
-    from .results import _short
-    return _short(x)
+    from .results import fmt
+    return fmt(x)
 
 
 def property_row(obj: Any, eq: Any) -> str:
