@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from typing import Any
 
@@ -616,3 +617,109 @@ def canonical_order(W0: np.ndarray, z0: np.ndarray | None = None) -> np.ndarray:
     if z0 is not None:
         keys = [np.asarray(z0)] + keys
     return np.lexsort(keys)
+
+
+# ---- one draw ---------------------------------------------------------------------------------------
+class DrawBounds:
+    """Rigorous enclosures of one draw's exact statistics, computed lazily from the draw's
+    quantities ``q`` (a :class:`qrcheck.quantities.Quantities`: X, W0, z0, gram, P0_product, F0, f0,
+    G0, K0, H0 and their LAPACK eigenvalues), reusing everything they already computed.
+
+    Each ``eNN`` is an :class:`Enclosure` of the CONTRACT statistic of (NN); ``H0`` encloses
+    lambda_min(H0); ``X_norm_upper``, ``gershgorin_upper`` (every k) and ``gamma_bar`` feed the
+    proved bounds and thresholds of (20), (21), (29), (30).
+    """
+
+    def __init__(self, q: Any):
+        self.q = q
+
+    @cached_property
+    def gram_bound(self) -> ProductBound:
+        return gram_bound(self.q.X)
+
+    @cached_property
+    def column_sq(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fl, lower, upper) of ||X^j||^2."""
+        return sum_squares(self.q.X, 0)
+
+    @cached_property
+    def e19(self) -> Enclosure:
+        return max_offdiag_abs(self.q.gram, self.gram_bound)
+
+    @cached_property
+    def gamma_bar(self) -> float:
+        """Upper bound on every cosine between two data points (1 without pairs' data: m < 2 gives
+        no constraint, and kernels.hadamard_series_bound treats m = 1 separately)."""
+        if self.q.m < 2:
+            return 0.0
+        return max_cosine_upper(self.e19, self.q.X)
+
+    @cached_property
+    def row_norms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fl, lower, upper) of ||(W0)_nu||."""
+        return norms(self.q.W0, 1)
+
+    @cached_property
+    def e22(self) -> Enclosure:
+        v, lo, hi = self.row_norms
+        return Enclosure(float(v.min()), float(lo.min()), float(hi.min()), "sum of squares, (E1)")
+
+    @cached_property
+    def e25(self) -> Enclosure:
+        return min_abs(self.q.P0_product)
+
+    @cached_property
+    def e26(self) -> Enclosure:
+        return max_abs(self.q.P0_product)
+
+    @cached_property
+    def e27(self) -> Enclosure:
+        q = self.q
+        o = q.neuron_order
+        return max_abs_vector(q.f0, output_bound(q.F0[o], q.z0[o], q.f0, q.P0_product.bound))
+
+    def e28(self, value: float) -> Enclosure:
+        return good_behaviour(value, self.q.S, self.q.P0_product.bound)
+
+    @cached_property
+    def G0_error(self) -> float:
+        return G_error(self.q.F0, self.q.P0_product.bound)
+
+    @cached_property
+    def e29(self) -> EigenBound:
+        q = self.q
+        return lambda_min_enclosure(q.G0, self.G0_error, q.lambda_min_G0)
+
+    @cached_property
+    def H0(self) -> EigenBound:
+        """lambda_min(H0) (first-layer NTK): the activation pattern must be the true one."""
+        q = self.q
+        if not q.P0_product.signs_exact:
+            return EigenBound(q.lambda_min_H0, -math.inf, math.inf, math.inf,
+                              "too many activation signs left open by rounding")
+        err = H_error(q.K0, float(np.max(np.abs(q.gram))) if q.m else 0.0, self.gram_bound,
+                      K_rel_weighted(q.S), q.S * ETA)
+        return lambda_min_enclosure(q.H0, err, q.lambda_min_H0)
+
+    @cached_property
+    def X_norm_sq_upper(self) -> float:
+        return spectral_norm_sq_upper(self.q.X, self.q.X_norm ** 2)
+
+    @cached_property
+    def X_norm_upper(self) -> float:
+        return up(math.sqrt(max(self.X_norm_sq_upper, 0.0)))
+
+    @cached_property
+    def gershgorin_upper(self) -> np.ndarray:
+        """(m,): entry k-1 >= max_{|J|=k} ||X^J||^2 (every k)."""
+        return gershgorin_all_k_upper(self.q.gram_row_cumsum, self.column_sq[2], self.gram_bound)
+
+    @cached_property
+    def lambda_min_XXt_lower(self) -> float:
+        """A lower bound on lambda_min(X X^T) (0 when m < n)."""
+        q = self.q
+        if q.m < q.n:
+            return 0.0
+        M = q.X @ q.X.T
+        err = up(gamma(q.m) * frobenius_upper(q.X) ** 2 + q.m * q.n * ETA)
+        return max(lambda_min_enclosure(M, err, q.lambda_min_XXt).lower, 0.0)

@@ -40,6 +40,7 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore[no-redef]
 
 from . import InputError
+from .kernels import KAPPA0
 from .probability import DEFAULT_DELTA
 
 
@@ -100,7 +101,9 @@ class Profile:
     S_star : (30), S* = floor(C n^2 S / ((n^2 + m) L^p)), or a TailCount (``p30.S_star``).
     premise_30 : (30) applies when m <= C n S^{1/2} / L^p (the o~ of the premise).
     zeta0_min : (24), zeta_0 must be >= C L^p (the Omega~(1) of (24)).
-    gamma0_fraction : (24) default zeta_0 is the largest value keeping |Gamma_0| >= fraction * S.
+    gamma0_fraction : kept for schema-1 records (schema 2's zeta_0 is ``zeta0_min`` itself).
+    kernel_floor : kappa_0 > 0, the data-independent Omega(1) floor of the (29), (30) bars
+        (docs/properties.md "Thresholds (schema 2)").
     delta : failure probability of the profile as a whole (None: no tail rules); each tail rule is
         evaluated at ``delta / delta_split``, so by the union bound a random draw fails any of the
         ``delta_split`` properties with tail rules with probability at most ``delta``.
@@ -118,6 +121,7 @@ class Profile:
     delta: float | None = None
     delta_split: int = 1
     source: str = "built-in"
+    kernel_floor: float = KAPPA0
 
     def rule(self, eq: str) -> ThresholdRule:
         """The threshold rule of property ``eq``."""
@@ -142,6 +146,7 @@ class Profile:
             "premise_30": self.premise_30.to_json(),
             "zeta0_min": self.zeta0_min.to_json(),
             "gamma0_fraction": self.gamma0_fraction, "delta": self.delta, "delta_split": self.delta_split,
+            "kernel_floor": self.kernel_floor,
         }
 
     to_dict = to_json  # the name the certificate code used before issue 9
@@ -160,7 +165,8 @@ class Profile:
                        zeta0_min=_rule_from(d["zeta0_min"], None, "24"),
                        gamma0_fraction=float(d["gamma0_fraction"]),
                        delta=None if d.get("delta") is None else float(d["delta"]),
-                       delta_split=int(d.get("delta_split", 1)))
+                       delta_split=int(d.get("delta_split", 1)),
+                       kernel_floor=float(d.get("kernel_floor", KAPPA0)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"profile: not a profile record ({exc.__class__.__name__}: {exc})") from None
 
@@ -239,6 +245,8 @@ def _rule(d: object, where: str, base: AnyRule) -> Rule:
     for k, v in vals.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise InputError(f"profile: [{where}].{k} must be a finite number, got {v!r}")
+    if not vals["C"] > 0:
+        raise InputError(f"profile: [{where}].C must be > 0, got {vals['C']!r}")
     return Rule(float(vals["C"]), float(vals["p"]))
 
 
@@ -259,7 +267,7 @@ def load_profile(spec: str) -> Profile:
         raise InputError(f"profile: base {base_name!r} is not a built-in profile")
     base = BUILTIN[base_name]
     known = {"name", "description", "base", "threshold", "n_star", "S_star", "premise_30",
-             "zeta0_min", "gamma0_fraction", "delta"}
+             "zeta0_min", "gamma0_fraction", "delta", "kernel_floor"}
     unknown = set(data) - known
     if unknown:
         raise InputError(f"profile: unknown key(s) {', '.join(sorted(unknown))}")
@@ -277,7 +285,10 @@ def load_profile(spec: str) -> Profile:
     if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float))
                               or not 0 < delta < 1):
         raise InputError(f"profile: delta must be a number in (0, 1), got {delta!r}")
-    return replace(base, name=str(data.get("name", path.stem)),
+    kf = data.get("kernel_floor", base.kernel_floor)
+    if isinstance(kf, bool) or not isinstance(kf, (int, float)) or not (math.isfinite(kf) and kf > 0):
+        raise InputError(f"profile: kernel_floor must be a finite number > 0, got {kf!r}")
+    return replace(base, name=str(data.get("name", path.stem)), kernel_floor=float(kf),
                    description=str(data.get("description", f"custom profile from {path.name}")),
                    threshold=thr, gamma0_fraction=float(frac),
                    delta=None if delta is None else float(delta), source=str(path), **kw)

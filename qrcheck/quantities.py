@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import kernels, model, search
+from . import enclosures, kernels, model, search
 from .draw import Draw
 
 
@@ -72,9 +72,21 @@ class Quantities:
 
     # ---- initialisation -------------------------------------------------------------------
     @cached_property
+    def P0_product(self) -> "enclosures.RefinedProduct":
+        """W0 X with its rounding bound; entries whose sign the bound leaves open are recomputed
+        exactly (``enclosures.refined_product``), so A0 is the true activation pattern."""
+        return enclosures.refined_product(self.W0, self.X, model.preactivations(self.W0, self.X))
+
+    @cached_property
     def P0(self) -> np.ndarray:
-        """W0 X, (S, m)."""
-        return model.preactivations(self.W0, self.X)
+        """W0 X, (S, m) (``P0_product.P``)."""
+        return self.P0_product.P
+
+    @cached_property
+    def neuron_order(self) -> np.ndarray:
+        """A canonical order of the S neurons (``enclosures.canonical_order``): sums over neurons
+        (f0, G0, H0) are computed in it, so they do not depend on how the neurons are listed."""
+        return enclosures.canonical_order(self.W0, self.z0)
 
     @cached_property
     def A0(self) -> np.ndarray:
@@ -88,8 +100,9 @@ class Quantities:
 
     @cached_property
     def f0(self) -> np.ndarray:
-        """F0^T z0, (m,)."""
-        return model.output(self.F0, self.z0)
+        """F0^T z0, (m,) (summed in ``neuron_order``)."""
+        o = self.neuron_order
+        return model.output(self.F0[o], self.z0[o])
 
     # ---- NTK ---------------------------------------------------------------------------------
     @cached_property
@@ -103,11 +116,34 @@ class Quantities:
         return model.lambda_min(kernels.H_z(self.X))
 
     @cached_property
+    def G0(self) -> np.ndarray:
+        """G0 = F0^T F0, (m, m) (summed in ``neuron_order``)."""
+        return model.G_matrix(self.F0[self.neuron_order])
+
+    @cached_property
     def lambda_min_G0(self) -> float:
         """lambda_min(G0), G0 = F0^T F0 (m, m)."""
-        return model.lambda_min(model.G_matrix(self.F0))
+        return model.lambda_min(self.G0)
+
+    @cached_property
+    def K0(self) -> np.ndarray:
+        """B0^T B0 = A0^T diag(z0^2) A0, (m, m) (summed in ``neuron_order``)."""
+        o = self.neuron_order
+        Af = self.A0[o].astype(np.float64)
+        return Af.T @ (Af * (self.z0[o] ** 2)[:, None])
+
+    @cached_property
+    def H0(self) -> np.ndarray:
+        """H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0, (m, m) (identity (7))."""
+        return model.khatri_rao_gram(None, self.X, gram=self.gram, AtA=self.K0)
 
     @cached_property
     def lambda_min_H0(self) -> float:
         """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (identity (7))."""
-        return model.lambda_min(model.khatri_rao_gram(self.A0, self.X, self.z0 ** 2, gram=self.gram))
+        return model.lambda_min(self.H0)
+
+    # ---- rigorous enclosures -------------------------------------------------------------------
+    @cached_property
+    def bounds(self) -> "enclosures.DrawBounds":
+        """Rigorous enclosures of this draw's exact statistics (``enclosures.DrawBounds``)."""
+        return enclosures.DrawBounds(self)

@@ -37,8 +37,8 @@ def brute(eq, d):
         return min(math.sqrt(sum(W0[nu, i] ** 2 for i in range(n))) for nu in range(S))
     if eq == "23":
         return max(max(abs(v) for v in W0.ravel()), max(abs(v) for v in z0))
-    if eq == "24":
-        zeta0 = sorted((abs(v) for v in z0), reverse=True)[math.ceil(S / 2) - 1]
+    if eq == "24":  # schema 2: zeta_0 = the paper profile's explicit 1/L
+        zeta0 = 1.0 / math.log(n * S)
         return sum(1 for v in z0 if abs(v) >= zeta0)
     if eq == "25":
         return min(abs(P[nu][j]) for nu in range(S) for j in range(m))
@@ -73,8 +73,13 @@ def exact_cases():
 def test_exact_statistic_matches_brute_force(checker, kw):
     d = make_draw(**kw)
     r = checker.check(CheckContext.of(d, PAPER))
-    assert r.statistic == pytest.approx(brute(checker.eq, d), rel=1e-9, abs=1e-12)
+    truth = brute(checker.eq, d)
+    assert r.statistic == pytest.approx(truth, rel=1e-9, abs=1e-12)
     assert r.status in (Status.CERTIFIED, Status.VIOLATED, Status.VACUOUS)
+    # schema 2: the rigorous enclosure contains the statistic, and the independent value up to
+    # the independent computation's own rounding
+    assert r.lower <= r.statistic <= r.upper
+    assert r.lower - 1e-12 * abs(truth) <= truth <= r.upper + 1e-12 * abs(truth)
     if r.g:
         assert r.empirical_constant == pytest.approx(r.statistic / r.g)
 
@@ -134,7 +139,7 @@ def test_paper_thresholds_are_explicit():
     assert res["19"].status is Status.VACUOUS
     assert res["21"].status is Status.VACUOUS                          # n* > m: empty family
     assert res["30"].status is Status.NOT_APPLICABLE                   # m > n S^{1/2} / L
-    assert res["24"].details["zeta0"] == 1.0 and res["24"].statistic == 500  # Rademacher: Gamma_0 = [S]
+    assert res["24"].details["zeta0"] == pytest.approx(1 / L) and res["24"].statistic == 500  # Rademacher: Gamma_0 = [S]
 
 
 def test_custom_profile_makes_19_bind_and_witness_recomputes(tmp_path):
@@ -163,12 +168,21 @@ def test_bad_profiles(tmp_path, text, match):
         load_profile(str(f))
 
 
-def test_zeta0_floor_violation_is_reported():
-    d = make_draw(n=5, S=40, m=6, seed=1, z_dist="gaussian")
-    z0 = np.where(np.arange(40) < 30, 1e-6, 1.0)  # only 10 of 40 entries are large
+@pytest.mark.parametrize("large, status", [(120, Status.CERTIFIED), (30, Status.VIOLATED)])
+def test_24_applies_the_threshold_it_shows(large, status):
+    """Issue 10 item 3: 120 of 400 entries +-1, the rest 1e-4: |{|z0| >= 1/L}| = 120 >= S/L = 37.7
+    is certified (schema 1 said violated, enforcing S/2); 30 < 37.7 is violated."""
+    d = make_draw(n=100, S=400, m=5, seed=1, z_dist="gaussian")
+    rng = np.random.default_rng(0)
+    z0 = np.where(np.arange(400) < large, rng.choice([-1.0, 1.0], 400), 1e-4)
     d2 = type(d)(X=d.X, W0=d.W0, z0=z0, y=d.y)
-    r = registry()[5].check(CheckContext.of(d2, PAPER))
-    assert r.eq == "24" and r.status is Status.VIOLATED and r.details["zeta0"] == 1e-6
+    ctx = CheckContext.of(d2, PAPER)
+    r = properties.get("24").check(ctx)
+    L = math.log(100 * 400)
+    assert r.statistic == large and r.threshold == pytest.approx(400 / L) and r.status is status
+    assert r.details["zeta0"] == pytest.approx(1 / L)
+    from qrcheck.properties import p24
+    assert p24.Gamma0(ctx).size == large  # the Gamma_0 (30) uses
 
 
 # ---- issue 9: witness recomputation, Profile as data, the check context -------------------------

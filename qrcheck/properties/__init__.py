@@ -51,6 +51,7 @@ import numpy as np
 
 from .. import InputError
 from ..draw import Draw
+from ..enclosures import Enclosure
 from ..profiles import CountRule, Profile, Rule, TailCount, TailRule
 from ..quantities import Quantities
 from ..results import PropertyResult, Sense, Status, decide
@@ -173,14 +174,24 @@ class Checker(abc.ABC):
         """Compute the statistic, compare it with the threshold and return a frozen result."""
 
     # helper shared by the checkers ------------------------------------------------------------
-    def result(self, ctx: CheckContext, *, statistic: float | None, method: str,
+    def result(self, ctx: CheckContext, *, statistic: float | None = None, method: str,
                exact: bool = True, lower: float | None = None, upper: float | None = None,
                witness: Mapping[str, Any] | None = None, details: Mapping[str, Any] | None = None,
                status: Status | None = None, threshold: float | None = None,
-               g: float | None = None) -> PropertyResult:
-        """Build the result: threshold C * L^p * g from the profile, status from CONTRACT rules."""
+               g: float | None = None, enclosure: Enclosure | None = None) -> PropertyResult:
+        """Build the result: threshold C * L^p * g from the profile, status from CONTRACT rules.
+
+        ``enclosure``: a rigorous [lower, upper] of an exact statistic (``qrcheck.enclosures``);
+        it sets ``statistic`` (its float64 value), ``lower`` and ``upper``, and the status is
+        certified/violated only when the enclosure lies on one side of the threshold, else
+        passed/undecided by the computed value. ``exact`` without an enclosure: a value computed
+        without rounding. ``exact=False``: ``lower``/``upper`` are a proved bound and a witness's
+        rigorous value, ``statistic`` the computed best value."""
         g = self.g(ctx) if g is None else g
         C = p = None
+        if enclosure is not None:
+            statistic = enclosure.value if math.isfinite(enclosure.value) else None
+            lower, upper = enclosure.lower, enclosure.upper
         if threshold is None:
             threshold, C, p = ctx.threshold(self.eq, g)
         if status is None:
@@ -188,10 +199,15 @@ class Checker(abc.ABC):
                 status = Status.VACUOUS
             elif self.is_vacuous(ctx, threshold):
                 status = Status.VACUOUS
-            elif exact:
-                status = decide(self.sense, threshold, exact=statistic)
+                lo, hi = self.reach(ctx)
+                details = {"reason": (f"threshold {threshold:.4g} >= {hi:.4g}, the most the statistic can reach"
+                                      if self.sense is Sense.LE else
+                                      f"threshold {threshold:.4g} <= {lo:.4g}, the least the statistic can take"),
+                           **dict(details or {})}
+            elif enclosure is not None or not exact:
+                status = decide(self.sense, threshold, lower=lower, upper=upper, value=statistic)
             else:
-                status = decide(self.sense, threshold, lower=lower, upper=upper)
+                status = decide(self.sense, threshold, exact=statistic)
         return PropertyResult(eq=self.eq, name=self.name, status=status, sense=self.sense,
                               statistic=_f(statistic), threshold=_f(threshold), method=method,
                               C=C, p=p, g=_f(g), g_formula=self.g_formula, lower=_f(lower),

@@ -43,7 +43,8 @@ class AlmostOrthogonality(Checker):
         return threshold_sharp(ctx.n, ctx.m, delta)
 
     def check(self, ctx):
-        """Exact: the largest off-diagonal |X^T X| entry, X (n, m); witness the pair (j, j')."""
+        """Exact: the largest off-diagonal |X^T X| entry, X (n, m), with its rigorous enclosure
+        (``enclosures.max_offdiag_abs``); witness the pair (j, j')."""
         if ctx.m < 2:
             return self.result(ctx, statistic=None, method="exact", details={"reason": "m < 2: no pairs"})
         G = np.abs(ctx.q.gram)
@@ -51,8 +52,9 @@ class AlmostOrthogonality(Checker):
         flat = int(np.argmax(G))
         j, jp = divmod(flat, ctx.m)
         j, jp = sorted((j, jp))
-        return self.result(ctx, statistic=G[j, jp], method="exact: max |off-diagonal of X^T X|",
-                           witness={"pair": [j, jp]})
+        enc = ctx.q.bounds.e19
+        return self.result(ctx, enclosure=enc, witness={"pair": [j, jp]},
+                           method="exact: max |off-diagonal of X^T X|; enclosure " + enc.method)
 
 
 CHECKER = AlmostOrthogonality()

@@ -5,8 +5,16 @@ n* comes from the profile (paper: n* = n (ln n)^2, Appendix B; sharp: the smalle
 eps-net argument proves at failure probability delta). The family is empty (``vacuous``) when n* > m.
 Otherwise the value is bracketed (docs/search.md): the upper end is the best (J, xi) found by
 alternating minimisation (``statistic``; witness ``J``, ``xi`` with ||(X^J)^T xi|| = statistic), the
-lower end a Weyl bound. ``details.n_star_interval`` brackets the smallest n* at which the property
-holds: a witness certifies failure below ``lower``, the Weyl bound certifies it holds from ``upper``.
+lower end a Weyl bound, both made rigorous with ``enclosures`` (verified lambda_min(X X^T) and
+||X^K|| bounds; the witness's ||(X^J)^T xi|| / ||xi|| bounded above with its rounding error).
+``details.n_star_interval`` brackets the smallest n* at which the property holds: a witness certifies
+failure below ``lower``, the Weyl bound certifies it holds from ``upper``.
+
+Rank-deficient data (issue 10 item 5): for any J and unit xi, ||(X^J)^T xi|| <= ||X^T xi||, so when
+the bottom singular direction xi of X^T (rank(X) < n, or sigma_min(X^T) merely below n/m) has a
+rigorous ||X^T xi|| below the threshold, (21) fails for every J and every admissible n*:
+``violated`` with witness xi (and J the n* columns least aligned with xi); when the family is empty
+(n* > m) the status stays ``vacuous`` and ``details.fails_for_every_n_star`` says so.
 """
 
 from __future__ import annotations
@@ -76,10 +84,24 @@ def witness_value(X: np.ndarray, witness: dict) -> float:
 def sigma_min_lower_bounds(q: Quantities) -> np.ndarray:
     """Proved lower ends for (21) at every n* = 0..m (array (m+1,)): X X^T = X^J X^J^T + X^K X^K^T
     (K the complement, |K| = m - n*), so by Weyl lambda_min(X^J X^J^T) >= lambda_min(X X^T) -
-    max_{|K|=m-n*} ||X^K||^2, the last bounded by (20)'s proved bound; clipped at 0."""
-    m = q.m
-    loss = np.array([norm_upper(q, k) ** 2 if k > 0 else 0.0 for k in range(m, -1, -1)])
-    return np.sqrt(np.maximum(0.0, q.lambda_min_XXt - loss))
+    max_{|K|=m-n*} ||X^K||^2, the first by a verified Cholesky, the last by (20)'s proved bound
+    min(||X||^2, Gershgorin_k) with rigorous ingredients (``enclosures``); clipped at 0."""
+    from .. import enclosures as E
+
+    b = q.bounds
+    per_k = np.minimum(b.X_norm_sq_upper, b.gershgorin_upper)  # entry k-1: k = 1..m
+    loss = np.concatenate([per_k[::-1], [0.0]])  # n* = 0..m  ->  |K| = m..0
+    return np.maximum(E.dn(np.sqrt(np.maximum(0.0, E.dn(b.lambda_min_XXt_lower - E.up(loss))))), 0.0)
+
+
+def global_null_direction(q: Quantities) -> tuple[np.ndarray, float]:
+    """The bottom eigenvector xi of X X^T (n,) and a rigorous upper bound on ||X^T xi|| / ||xi||,
+    which bounds sigma_min((X^J)^T) for every J (a sub-vector of X^T xi)."""
+    from .. import enclosures as E
+
+    w, V = np.linalg.eigh(q.X @ q.X.T)
+    xi = V[:, 0]
+    return xi, E.residual_norm_upper(q.X, xi)
 
 
 @single_blas
@@ -135,10 +157,29 @@ class DualSigmaMin(Checker):
         interval = n_star_interval(q, thr, ctx.effort, rng, budget)
         report(0.5)
         details = {"n_star": n_s, "n_star_interval": interval.to_json(), "effort": ctx.effort.to_dict()}
+        xi, xi_upper = global_null_direction(q)
+        fails_everywhere = thr > 0 and xi_upper < thr
+        details["sigma_min_XT_upper"] = xi_upper
         if n_s > m:
             details["budget_cut"] = budget.cut
+            reason = f"n* = {n_s} > m = {m}"
+            if fails_everywhere:
+                details["fails_for_every_n_star"] = True
+                details["null_direction"] = [float(v) for v in xi]
+                reason += (f"; (21) fails for every n* <= m: ||X^T xi|| <= {xi_upper:.3g} < {thr:.3g} "
+                           "for the bottom direction xi")
             return self.result(ctx, statistic=None, method="family empty", status=Status.VACUOUS,
-                               details={**details, "reason": f"n* = {n_s} > m = {m}"})
+                               details={**details, "reason": reason})
+        if fails_everywhere and n_s >= n:
+            # every J: sigma_min((X^J)^T) <= ||(X^J)^T xi|| <= ||X^T xi|| < threshold
+            J = [int(j) for j in np.sort(np.argsort(np.abs(q.X.T @ xi), kind="stable")[:n_s])]
+            v = float(np.linalg.norm(q.X[:, J].T @ xi))
+            details["budget_cut"] = budget.cut
+            return self.result(ctx, statistic=v, exact=False, lower=0.0, upper=max(xi_upper, v),
+                               method="exact: the bottom direction xi of X^T fails for every J "
+                                      "(||(X^J)^T xi|| <= ||X^T xi||, rigorous)",
+                               witness={"J": J, "xi": [float(x) for x in xi]},
+                               details={**details, "fails_for_every_n_star": True})
         if n_s < n:  # (X^J)^T is n* x n with a kernel: sigma_min = 0 for every J
             import scipy.linalg
 
@@ -151,19 +192,24 @@ class DualSigmaMin(Checker):
             w, V = np.linalg.eigh(ctx.q.X @ ctx.q.X.T)
             v = math.sqrt(max(0.0, float(w[0])))
             details["budget_cut"] = budget.cut
-            return self.result(ctx, statistic=v, lower=v, upper=v, method="exact: J = [m]",
+            lo = float(math.sqrt(max(q.bounds.lambda_min_XXt_lower, 0.0)))
+            return self.result(ctx, statistic=v, exact=False, lower=min(lo, v), upper=max(xi_upper, v),
+                               method="exact: J = [m]; enclosure: verified lambda_min(X X^T), ||X^T xi||",
                                witness={"J": list(range(m)), "xi": [float(x) for x in V[:, 0]]},
                                details=details)
         found = search_sigma_min(q.X, n_s, ctx.effort, rng, budget)
         report(1.0)
         details["budget_cut"] = budget.cut
         witness = {"J": list(found.J), "xi": list(found.xi)}
-        if found.exact:
-            return self.result(ctx, statistic=found.value, lower=found.value, upper=found.value,
-                               method="exact: every n*-subset", witness=witness, details=details)
+        from .. import enclosures as E
+
+        w_up = E.residual_norm_upper(q.X[:, list(found.J)], np.asarray(found.xi, dtype=np.float64))
+        details["witness_upper"] = w_up
+        how = "every n*-subset" if found.exact else found.found_by
         lower = min(float(sigma_min_lower_bounds(q)[n_s]), found.value)
-        return self.result(ctx, statistic=found.value, exact=False, lower=lower, upper=found.value,
-                           method=f"search ({found.found_by}); bound lambda_min(XX^T) - max ||X^K||^2",
+        return self.result(ctx, statistic=found.value, exact=False, lower=lower, upper=max(w_up, found.value),
+                           method=f"search ({how}); upper: the witness's rigorous ||(X^J)^T xi||; "
+                                  "lower: verified lambda_min(XX^T) - max ||X^K||^2",
                            witness=witness, details=details)
 
 

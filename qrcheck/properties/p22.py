@@ -35,11 +35,20 @@ class RowsLarge(Checker):
     def tail_threshold(self, ctx, delta):
         return threshold_sharp(ctx.n, ctx.S, delta)
 
+    def reach(self, ctx):
+        # ||(W0)_nu|| >= |<(W0)_nu, X^j>| / ||X^j|| >= min |W0 X| / max_j ||X^j|| (Cauchy-Schwarz):
+        # a threshold at or below that can never bind (e.g. C = 1e-300)
+        b = ctx.q.bounds
+        cmax = float(np.sqrt(np.max(b.column_sq[2]))) if ctx.m else math.inf
+        lo = b.e25.lower / cmax if cmax > 0 and math.isfinite(cmax) else 0.0
+        return (max(lo * (1.0 - 1e-12), 0.0), math.inf)
+
     def check(self, ctx):
-        """Exact: row norms of W0 (S, n); witness the row nu."""
-        norms = np.linalg.norm(ctx.q.W0, axis=1)
-        nu = int(np.argmin(norms))
-        return self.result(ctx, statistic=norms[nu], method="exact: row norms of W0",
+        """Exact: row norms of W0 (S, n) with their rigorous enclosure (sums of squares, (E1));
+        witness the row nu."""
+        enc = ctx.q.bounds.e22
+        nu = int(np.argmin(ctx.q.bounds.row_norms[0]))
+        return self.result(ctx, enclosure=enc, method="exact: row norms of W0; enclosure " + enc.method,
                            witness={"nu": nu})
 
 

@@ -31,13 +31,20 @@ class EntriesSmall(Checker):
     def tail_threshold(self, ctx, delta):
         return threshold_sharp(ctx.n, ctx.S, delta)
 
+    def reach(self, ctx):
+        # max |entry| <= max(||W0||_F, ||z0||): a threshold at or above that can never bind
+        from ..enclosures import frobenius_upper
+        q = ctx.q
+        return (0.0, max(frobenius_upper(q.W0), frobenius_upper(q.z0[None, :])))
+
     def check(self, ctx):
         """Exact: W0 (S, n), z0 (S,); witness the array and index of the largest entry."""
         iw = np.unravel_index(int(np.argmax(np.abs(ctx.q.W0))), ctx.q.W0.shape)
         iz = int(np.argmax(np.abs(ctx.q.z0)))
         w, z = abs(ctx.q.W0[iw]), abs(ctx.q.z0[iz])
         witness = {"array": "W0", "index": [int(i) for i in iw]} if w >= z else {"array": "z0", "index": [iz]}
-        return self.result(ctx, statistic=max(w, z), method="exact: entrywise max",
+        return self.result(ctx, statistic=max(w, z), method="exact: entrywise max (no rounding)",
+                           lower=max(w, z), upper=max(w, z),
                            witness=witness, details={"max_abs_W0": float(w), "max_abs_z0": float(z)})
 
 

@@ -21,12 +21,21 @@ class Regularity(Checker):
     sense = Sense.GT
 
     def check(self, ctx):
-        """Exact (in float64): P0 = W0 X (S, m); witness (nu, j). Threshold 0, no constants."""
-        a = np.abs(ctx.q.P0)
+        """Exact: P0 = W0 X (S, m) with its rigorous enclosure; entries whose sign the rounding
+        bound leaves open are recomputed in rational arithmetic (``enclosures.refined_product``), so
+        an exact zero is ``violated`` and a true non-zero that GEMM cancels is not. Witness (nu, j).
+        Threshold 0, no constants."""
+        q = ctx.q
+        a = np.abs(q.P0)
         nu, j = np.unravel_index(int(np.argmin(a)), a.shape)
-        return self.result(ctx, statistic=a[nu, j], method="exact: min |W0 X| in float64",
+        enc = q.bounds.e25
+        rp = q.P0_product
+        return self.result(ctx, enclosure=enc, method="exact: min |W0 X|; enclosure " + enc.method,
                            witness={"nu": int(nu), "j": int(j)}, threshold=0.0,
-                           details={"zeros": int(np.count_nonzero(a == 0))})
+                           details={"zeros": int(np.count_nonzero(a == 0)),
+                                    "recomputed_exactly": int(len(rp.refined)),
+                                    "exact_zeros": int(sum(1 for e in rp.exact if e == 0)),
+                                    "open_signs_left": not rp.complete})
 
 
 CHECKER = Regularity()

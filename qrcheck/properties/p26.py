@@ -30,11 +30,19 @@ class DataOrthogonalToInit(Checker):
     def tail_threshold(self, ctx, delta):
         return threshold_sharp(ctx.S, ctx.m, delta)
 
+    def reach(self, ctx):
+        # |(W0 X)_{nu j}| <= ||(W0)_nu|| ||X^j|| <= ||W0||_F max_j ||X^j||
+        from ..enclosures import frobenius_upper
+        b = ctx.q.bounds
+        cmax = float(np.sqrt(np.max(b.column_sq[2]))) if ctx.m else 0.0
+        return (0.0, frobenius_upper(ctx.q.W0) * cmax * (1.0 + 1e-12))
+
     def check(self, ctx):
-        """Exact: P0 = W0 X (S, m); witness (nu, j)."""
+        """Exact: P0 = W0 X (S, m) with its rigorous enclosure; witness (nu, j)."""
         a = np.abs(ctx.q.P0)
         nu, j = np.unravel_index(int(np.argmax(a)), a.shape)
-        return self.result(ctx, statistic=a[nu, j], method="exact: max |W0 X|",
+        enc = ctx.q.bounds.e26
+        return self.result(ctx, enclosure=enc, method="exact: max |W0 X|; enclosure " + enc.method,
                            witness={"nu": int(nu), "j": int(j)})
 
 

@@ -51,10 +51,18 @@ class OutputOrder(Checker):
     def tail_threshold(self, ctx, delta):
         return threshold_sharp(ctx.S, ctx.m, delta)
 
+    def reach(self, ctx):
+        # |f0_j| = |<F0^j, z0>| <= ||F0||_F ||z0||
+        from ..enclosures import frobenius_upper
+        q = ctx.q
+        return (0.0, frobenius_upper(q.F0) * frobenius_upper(q.z0[None, :]) * (1.0 + 1e-12))
+
     def check(self, ctx):
-        """Exact: f0 (m,); witness j."""
+        """Exact: f0 (m,) with its rigorous enclosure (relu is 1-Lipschitz, (E1)); witness j."""
         j = int(np.argmax(np.abs(ctx.q.f0)))
-        return self.result(ctx, statistic=abs(ctx.q.f0[j]), method="exact: max |f0|", witness={"j": j})
+        enc = ctx.q.bounds.e27
+        return self.result(ctx, enclosure=enc, method="exact: max |f0|; enclosure " + enc.method,
+                           witness={"j": j})
 
 
 CHECKER = OutputOrder()

@@ -74,7 +74,8 @@ class GoodBehaviour(Checker):
         k = np.arange(1, ctx.S + 1, dtype=np.float64)[:, None]
         ratio = k / (ctx.S * a + 1.0)
         kk, j = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-        return self.result(ctx, statistic=ratio[kk, j], method="exact: sorted columns of |W0 X|",
+        enc = ctx.q.bounds.e28(float(ratio[kk, j]))
+        return self.result(ctx, enclosure=enc, method="exact: sorted columns of |W0 X|; enclosure " + enc.method,
                            witness={"j": int(j), "k": int(kk) + 1, "R": float(a[kk, j])})
 
 
