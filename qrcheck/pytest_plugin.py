@@ -44,11 +44,9 @@ def _profile_spec(config: pytest.Config) -> str:
     return config.getoption("qrcheck_profile") or config.getini("qrcheck_profile") or "paper"
 
 
-@pytest.fixture(scope="session")
-def qrcheck_profile(pytestconfig: pytest.Config) -> str:
-    """The threshold profile chosen with ``--qrcheck-profile`` (default ``paper``), checked once:
-    a name or a TOML file that :func:`qrcheck.profiles.load_profile` reads."""
-    spec = _profile_spec(pytestconfig)
+def checked_profile(spec: str) -> str:
+    """``spec`` if :func:`qrcheck.profiles.load_profile` reads it, else fail the test's setup with
+    ``--qrcheck-profile: <the one-line InputError message>``."""
     from . import InputError
     from .profiles import load_profile
 
@@ -57,3 +55,10 @@ def qrcheck_profile(pytestconfig: pytest.Config) -> str:
     except InputError as exc:
         pytest.fail(f"--qrcheck-profile: {exc}", pytrace=False)
     return spec
+
+
+@pytest.fixture(scope="session")
+def qrcheck_profile(pytestconfig: pytest.Config) -> str:
+    """The threshold profile chosen with ``--qrcheck-profile`` (default ``paper``), checked once:
+    a name or a TOML file that :func:`qrcheck.profiles.load_profile` reads."""
+    return checked_profile(_profile_spec(pytestconfig))
