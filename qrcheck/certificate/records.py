@@ -239,25 +239,10 @@ class ArraysRecord:
 
 # ---- properties -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PropertyRecord:
-    """``properties["NN"]``: status, statistic, threshold (C * L^p * g), method, the enclosure
-    ``[lower, upper]`` (written where either is known), witness, details."""
-
-    eq: str
-    name: str
-    status: Status
-    sense: Sense
-    statistic: float | None
-    threshold: float | None
-    method: str
-    lower: float | None = None
-    upper: float | None = None
-    C: float | None = None
-    p: float | None = None
-    g: float | None = None
-    g_formula: str = ""
-    witness: Frozen | None = None
-    details: Frozen = field(default_factory=Frozen)
+class PropertyRecord(PropertyResult):
+    """``properties["NN"]``: a :class:`qrcheck.results.PropertyResult` (status, statistic, threshold
+    C * L^p * g, method, the enclosure ``[lower, upper]`` written where either is known, witness,
+    details) made deeply immutable, with non-finite numbers as None (as JSON has them)."""
 
     def __post_init__(self) -> None:
         for k in ("statistic", "threshold", "lower", "upper", "C", "p", "g"):
@@ -268,23 +253,15 @@ class PropertyRecord:
         if self.witness is not None:
             object.__setattr__(self, "witness", freeze(self.witness))
 
-    @property
-    def empirical_constant(self) -> float | None:
-        """statistic / g (how far the data sits from the scale of the bound)."""
-        if self.statistic is None or not self.g:
-            return None
-        return _num(self.statistic / self.g)
-
     @classmethod
     def from_result(cls, r: PropertyResult) -> "PropertyRecord":
-        return cls(r.eq, r.name, r.status, r.sense, r.statistic, r.threshold, r.method, r.lower, r.upper,
-                   r.C, r.p, r.g, r.g_formula, r.witness, r.details)
+        return cls(**{f.name: getattr(r, f.name) for f in fields(PropertyResult)})
 
     def as_result(self) -> PropertyResult:
-        """The :class:`qrcheck.results.PropertyResult` this record holds (details as plain JSON)."""
-        return PropertyResult(self.eq, self.name, self.status, self.sense, self.statistic, self.threshold,
-                              self.method, self.C, self.p, self.g, self.g_formula, self.lower, self.upper,
-                              None if self.witness is None else thaw(self.witness), thaw(self.details))
+        """The plain :class:`qrcheck.results.PropertyResult` (details and witness as JSON values)."""
+        kw = {f.name: getattr(self, f.name) for f in fields(PropertyResult)}
+        kw.update(details=thaw(self.details), witness=None if self.witness is None else thaw(self.witness))
+        return PropertyResult(**kw)
 
     def to_json(self) -> dict:
         """The CONTRACT form, written by :meth:`PropertyResult.to_json` (the one serialiser of a property)."""
@@ -293,10 +270,10 @@ class PropertyRecord:
     @classmethod
     def from_json(cls, eq: str, d: Mapping[str, Any]) -> "PropertyRecord":
         rule = d.get("rule") or {}
-        return cls(str(eq), d.get("name", ""), Status(d["status"]), Sense(d.get("sense", "<=")),
-                   d["statistic"], d["threshold"], d["method"], d.get("lower"), d.get("upper"),
-                   rule.get("C"), rule.get("p"), rule.get("g"), rule.get("g_formula", ""),
-                   d.get("witness"), d.get("details") or {})
+        return cls(eq=str(eq), name=d.get("name", ""), status=Status(d["status"]), sense=Sense(d.get("sense", "<=")),
+                   statistic=d["statistic"], threshold=d["threshold"], method=d["method"], lower=d.get("lower"),
+                   upper=d.get("upper"), C=rule.get("C"), p=rule.get("p"), g=rule.get("g"),
+                   g_formula=rule.get("g_formula", ""), witness=d.get("witness"), details=d.get("details") or {})
 
 
 # ---- gradient descent -----------------------------------------------------------------------
