@@ -466,10 +466,12 @@ DEFECTS: dict[str, Defect] = {
         "(and count = 30, width = 1e-3); exact"),
     "starved_point": Defect(
         "starved_point", ("30",),
-        "data point 0 active on only `active` neurons (the others reflected: <w, X^0> -> -<w, X^0>)",
-        {"active": 3}, Sizes(20, 900, 40),
-        "(30) violated with active = 3 under `paper` at (20, 200, 20) and beyond, under `sharp` at "
-        "(20, 900, 40) (smaller S: S* too small, vacuous or certified)"),
+        "data point 0 active on only `active` neurons (the others reflected: <w, X^0> -> -<w, X^0>); "
+        "active = 0 leaves it dead",
+        {"active": 0}, Sizes(20, 40, 10),
+        "(30) violated under `paper` whenever active <= S* (S* = 5 at (20, 40, 10), 22 at "
+        "(20, 200, 20), 83 at (20, 900, 40)); under `sharp` (S* = 0 at these sizes) only a dead "
+        "point, active = 0, at any of them"),
 }
 DEFECTS["near_hyperplane"] = DEFECTS["slab"]
 _PLANTERS = {"cluster": _cluster, "slab": _slab, "near_hyperplane": _slab, "short_rows": _short_rows,
@@ -497,8 +499,9 @@ def plant(defect: str, n: int | None = None, S: int | None = None, m: int | None
     limit = {"size": m, "count": S if defect in ("short_rows", "few_large_z0", "near_orthogonal") else m,
              "active": S}
     for k, v in p.items():
-        if k in limit and not 1 <= v <= limit[k]:
-            raise InputError(f"defect {defect!r}: {k} = {v} must be in [1, {limit[k]}] at these sizes")
+        low = 0 if k == "active" else 1
+        if k in limit and not low <= v <= limit[k]:
+            raise InputError(f"defect {defect!r}: {k} = {v} must be in [{low}, {limit[k]}] at these sizes")
     changed, J, neurons = _PLANTERS[defect](base, rng=rng, **p)
     arrays = dict(base.arrays())
     for k, a in changed.items():
@@ -523,7 +526,7 @@ def planted(draw, defect: str, n: Any = None, S: Any = None, m: Any = None, seed
     short_rows      (22)       ``paper`` any size, ``sharp`` n >= 10 (exact)
     few_large_z0    (24)       count < S/L (``paper``) or S/2 (``sharp``), floor < zeta_0 (exact)
     near_orthogonal (28)       both profiles at (20, 40, 10), count >= 10, width <= 1e-4 (exact)
-    starved_point   (30)       ``paper`` from (20, 200, 20), ``sharp`` at (20, 900, 40)
+    starved_point   (30)       ``paper`` when active <= S*; ``sharp`` when active = 0 (dead)
     =============== ========== ==================================================================
 
     (``near_hyperplane`` is another name of ``slab``.) ``Drawn.catches`` names the properties and
