@@ -503,12 +503,13 @@ def lambda_min_enclosure(M: np.ndarray, error: float = 0.0, value: float | None 
     if R is not None:
         v = np.ones(m) / math.sqrt(m)
         for _ in range(2):  # inverse iteration with the factor of M - s I (s just below lambda_min)
-            v = scipy.linalg.cho_solve((R, False), v, check_finite=False)
-            nv = np.linalg.norm(v)
-            if not np.isfinite(nv) or nv == 0:
-                v = np.ones(m) / math.sqrt(m)
-                break
-            v = v / nv
+            with np.errstate(over="ignore", invalid="ignore"):
+                w = scipy.linalg.cho_solve((R, False), v, check_finite=False)
+                top = float(np.max(np.abs(w)))
+                if not (np.isfinite(top) and top > 0):
+                    break
+                w = w / top
+            v = w / np.linalg.norm(w)
         hi = rayleigh_upper(M, v)
     else:
         hi = rayleigh_upper(M, np.eye(m)[int(np.argmin(np.diag(M)))])
