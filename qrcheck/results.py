@@ -118,7 +118,7 @@ class PropertyResult:
         return self.statistic / self.g
 
     def __repr__(self) -> str:
-        return f"PropertyResult({describe(self)}; method {self.method!r})"
+        return f"{type(self).__name__}({describe(self)}; method {self.method!r})"
 
     def to_json(self) -> dict:
         d = {"status": self.status.value, "statistic": self.statistic, "threshold": self.threshold,
