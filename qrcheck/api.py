@@ -9,7 +9,6 @@ their sha256 digests.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 import numpy as np
 
 from . import InputError
-from .results import PropertyResult, Status, fmt
+from .results import PropertyResult, Status, html_table, rich_table, text_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .certificate.records import Certificate
@@ -27,12 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Report", "audit", "check", "verify"]
 
 EQS = tuple(str(e) for e in range(19, 31))
-STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold red",
-                "vacuous": "yellow", "not_applicable": "dim", "undecided": "magenta"}
-STATUS_COLOR = {"certified": "#1a7f37", "passed": "#2da44e", "violated": "#cf222e",
-                "vacuous": "#9a6700", "not_applicable": "#6e7781", "undecided": "#8250df"}
-
-
 def _eq_key(eq: Any) -> str:
     s = str(eq).strip().strip("()")
     if s not in EQS:
@@ -191,41 +184,23 @@ class Report:
         return " ".join(cmd)
 
     # display -------------------------------------------------------------------------------
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [(f"({r.eq})", r.name, r.status.value,
-                 f"{fmt(r.statistic)} {r.sense.value} {fmt(r.threshold)}", r.method) for r in self.results]
-
     def _title(self) -> str:
         src = ", ".join(f"{k} {v}" for k, v in self.draw.sources.items())
         return (f"qrcheck.Report(n={self.n}, S={self.S}, m={self.m}, seed={self.draw.seed}, "
                 f"profile={self.profile.name!r}; {src})")
 
-    def __repr__(self) -> str:
-        rows = self._rows()
-        w = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = [self._title()]
-        lines += ["  " + "  ".join(c.ljust(w[i]) for i, c in enumerate(r[:4])).rstrip() for r in rows]
+    def _footer(self) -> list[str]:
         v = self.violated
-        lines.append("  violated: " + (", ".join(f"({e})" for e in v) if v else "none"))
-        return "\n".join(lines)
+        return ["violated: " + (", ".join(f"({e})" for e in v) if v else "none")]
+
+    def __repr__(self) -> str:
+        return text_table(self._title(), self.results, self._footer())
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("property", "name", "status", "statistic vs threshold", "method"))
-        body = "".join(
-            "<tr>" + "".join(
-                f'<td style="color:{STATUS_COLOR.get(c, "#000")};font-weight:bold">{c}</td>' if i == 2 else f"<td>{html.escape(c)}</td>"
-                for i, c in enumerate(r)) + "</tr>" for r in self._rows())
-        return (f"<div><b>{html.escape(self._title())}</b><table><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table></div>")
+        return html_table(self._title(), self.results, self._footer())
 
     def __rich__(self):
-        from rich.table import Table
-        t = Table(title=self._title(), title_justify="left")
-        for h in ("property", "name", "status", "statistic vs threshold", "method"):
-            t.add_column(h)
-        for r in self._rows():
-            t.add_row(r[0], r[1], f"[{STATUS_STYLE.get(r[2], 'bold')}]{r[2]}[/]", r[3], r[4])
-        return t
+        return rich_table(self._title(), self.results, self._footer())
 
 
 def _selection(properties: Any) -> tuple[str, ...] | None:

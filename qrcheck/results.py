@@ -84,6 +84,56 @@ def describe(r: Any) -> str:
     return "; ".join(parts)
 
 
+# ---- display: one text / HTML / rich rendering of a list of results (Report, Certificate) ------
+STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold red", "undecided": "bold yellow",
+                "vacuous": "yellow", "not_applicable": "dim"}
+STATUS_COLOR = {"certified": "#1a7f37", "passed": "#2da44e", "violated": "#cf222e", "undecided": "#9a6700",
+                "vacuous": "#9a6700", "not_applicable": "#6e7781"}
+COLUMNS = ("property", "name", "status", "statistic vs threshold", "method")
+
+
+def result_rows(results: Any) -> list[tuple[str, str, str, str, str]]:
+    """``(eq, name, status, "statistic sense threshold", method)`` per result, as text."""
+    return [(f"({r.eq})", r.name, getattr(r.status, "value", r.status),
+             f"{fmt(r.statistic)} {getattr(r.sense, 'value', r.sense)} {fmt(r.threshold)}", r.method)
+            for r in results]
+
+
+def text_table(title: str, results: Any, footer: Any = ()) -> str:
+    """A plain-text table (``repr`` of a Report or Certificate): the title, one aligned row per
+    result (without the method), then the footer lines."""
+    rows = result_rows(results)
+    w = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
+    lines = [title] + ["  " + "  ".join(c.ljust(w[i]) for i, c in enumerate(r[:4])).rstrip() for r in rows]
+    return "\n".join(lines + [f"  {f}" for f in footer])
+
+
+def html_table(title: str, results: Any, footer: Any = ()) -> str:
+    """The same as an HTML table (notebooks' ``_repr_html_``); every string is escaped."""
+    import html
+
+    head = "".join(f"<th>{h}</th>" for h in COLUMNS)
+    body = "".join("<tr>" + "".join(
+        f'<td style="color:{STATUS_COLOR.get(c, "inherit")};font-weight:bold">{html.escape(c)}</td>' if i == 2
+        else f"<td>{html.escape(c)}</td>" for i, c in enumerate(r)) + "</tr>" for r in result_rows(results))
+    foot = "".join(f"<div>{html.escape(str(f))}</div>" for f in footer)
+    return f"<div><b>{html.escape(title)}</b><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}</div>"
+
+
+def rich_table(title: str, results: Any, footer: Any = ()):
+    """The same as a rich ``Table`` (``__rich__``); no string is parsed as markup."""
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text(title), title_justify="left", caption=Text("\n".join(map(str, footer))) if footer else None,
+              caption_justify="left")
+    for h in COLUMNS:
+        t.add_column(h)
+    for r in result_rows(results):
+        t.add_row(*(Text(c, style=STATUS_STYLE.get(c, "")) if i == 2 else Text(c) for i, c in enumerate(r)))
+    return t
+
+
 @dataclass(frozen=True)
 class PropertyResult:
     """The outcome of one property check.
