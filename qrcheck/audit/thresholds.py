@@ -382,8 +382,59 @@ class _Data:
         lo = self.col_norm2_bounds[0]
         return self.upper_19 / lo if lo > 0 else math.inf
 
+    @property
+    def P0(self) -> np.ndarray:
+        return self._get("P0", lambda: np.asarray(self.enclosures.get("_W0"), dtype=np.float64) @ self.X)
+
+    @property
+    def P0_radius(self) -> np.ndarray:
+        """|fl(W0 X) - W0 X| <= gamma_n ||(W0)_nu|| ||X^j|| entrywise (Cauchy-Schwarz), rounded up."""
+        def f():
+            W0 = np.asarray(self.enclosures.get("_W0"), dtype=np.float64)
+            n = self.X.shape[0]
+            r = np.sqrt(np.einsum("ij,ij->i", W0, W0)) * (1.0 + _gamma_k(n) + 4 * _EPS)
+            c = np.sqrt(np.einsum("ij,ij->j", self.X, self.X)) * (1.0 + _gamma_k(n) + 4 * _EPS)
+            return (_gamma_k(n) * (1.0 + 4 * _EPS)) * np.outer(r, c) + 1e-300
+        return self._get("P0r", f)
+
+    def reach_v2(self, eq: str) -> tuple[float, float] | None:
+        """Version 2's reachable ranges of (22), (23), (26), (27), (29) (None: the default)."""
+        W0 = self.enclosures.get("_W0")
+        if W0 is None or self.z0 is None:
+            return None
+        W0 = np.asarray(W0, dtype=np.float64)
+        cmax = self.colmax_upper
+        if eq == "22":
+            enc = self.enclosures.get("25")
+            lo25 = float(enc[0]) if enc is not None and enc[0] is not None else float(
+                max(0.0, np.min(np.abs(self.P0) - self.P0_radius)))
+            return (max(lo25 / cmax * (1.0 - 1e-12), 0.0) if cmax > 0 else 0.0, math.inf)
+        if eq == "23":
+            return (0.0, max(_frob_upper(W0), _frob_upper(self.z0)))
+        if eq == "26":
+            return (0.0, _frob_upper(W0) * cmax * (1.0 + 1e-12))
+        if eq == "27":
+            F0 = np.maximum(self.P0, 0.0)
+            return (0.0, _frob_upper(F0) * _frob_upper(self.z0) * (1.0 + 1e-12))
+        if eq == "29":
+            err = self.enclosures.get("G0_error")
+            if err is None:
+                F0 = np.maximum(self.P0, 0.0)
+                f = _frob_upper(F0)
+                d = _frob_upper(self.P0_radius)
+                err = _gamma_k(F0.shape[0]) * f * f + 2.0 * f * d + d * d
+            return (float(err), math.inf)
+        return None
+
     def beta(self, kind: str) -> float:
         return self._get("beta" + kind, lambda: hadamard_beta(kind, self.gamma_bar, self.X.shape[1]))
+
+
+def _frob_upper(M: np.ndarray) -> float:
+    """An upper bound on ||M||_F (float64 sum of squares with its gamma_k error, rounded up)."""
+    M = np.asarray(M, dtype=np.float64)
+    s = float(np.sum(M * M))
+    return float(np.nextafter(math.sqrt(s * (1.0 + _gamma_k(M.size)) + 1e-300), math.inf))
 
 
 # ---- Appendix C: lambda_min of the limit kernels from (19) -----------------------------------------
@@ -622,7 +673,7 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
     S = int(z0.shape[0])
     version = formulas_version(cert)
     table = profile_table(cert)[1]
-    data = _Data(X, z0, enclosures or {})
+    data = _Data(X, z0, {**(enclosures or {}), "_W0": arrays.get("W0")})
     L = math.log(n * S)
     v2 = version >= 2
     ks = list(range(1, m + 1)) if v2 else examined_k(n, m)
@@ -671,7 +722,7 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
             C, p = rule[1], rule[2]
             thr = C * L ** p * g
         extras: dict[str, Any] = {}
-        reach = (0.0, math.inf)
+        reach = (data.reach_v2(eq) if v2 else None) or (0.0, math.inf)
         if eq == "19":
             reach = (0.0, 1.0)
         elif eq == "20":
