@@ -167,3 +167,15 @@ def test_kernel_modules_import_nothing_of_the_verify_side():
             "('qrcheck.audit', 'qrcheck.certificate'))]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_thresholds_that_can_never_bind_are_vacuous(tmp_path):
+    f = tmp_path / "extreme.toml"
+    f.write_text('name = "extreme"\nbase = "paper"\n'
+                 + "".join(f'[threshold."{eq}"]\nC = 1e300\np = 0\n' for eq in ("23", "26", "27"))
+                 + "".join(f'[threshold."{eq}"]\nC = 1e-300\np = 0\n' for eq in ("22", "29")))
+    cert, arrays = _run(profile=str(f), n=20, S=40, m=10)
+    ex = th.expected(cert, arrays, _enclosures(cert))
+    for eq in ("22", "23", "26", "27", "29"):
+        assert ex[eq].vacuous and cert["properties"][eq]["status"] == "vacuous", eq
+    assert _differences(cert, arrays) == []
