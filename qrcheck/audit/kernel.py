@@ -200,8 +200,9 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
 
     with led.guard("provenance.profile"):
         for key, claimed, builtin in thresholds.profile_mismatches(cert):
-            led.fail(join("provenance.profile", str(key)), claimed, builtin,
-                     "a profile named like a built-in is the built-in")
+            key = str(key)
+            led.fail(key if key.startswith(("provenance.", "parameters.")) else join("provenance.profile", key),
+                     claimed, builtin, "a profile named like a built-in is the built-in")
         led.vouch("provenance.profile")
         name = thresholds.profile_table(cert)[0]
         led.check("parameters.profile", p.get("profile", MISSING), name)

@@ -115,6 +115,15 @@ NOT_VOUCHED: dict[str, str] = {
     "gd.spectral.*.residual": "how the untrusted eigensolver worked",
     "gd.spectral.*_kind": "how the untrusted eigensolver worked",
     "gd.reason": "free text (its gating is re-derived from parameters and statuses)",
+    "properties.20.details.cluster_size*": "a search heuristic (which k the Gram matrix suggests)",
+    "properties.20.details.per_k[[]*[]].cluster_size": "a search heuristic (which k the Gram matrix suggests)",
+    "properties.20.details.upper_attained_at_k": "where the untrusted per-k bound peaks (the bound itself is checked "
+                                                 "against the audit's own over every k)",
+    "properties.25.details.open_signs_left": "the untrusted side's refinement bookkeeping (the audit resolves "
+                                              "every sign itself)",
+    "properties.25.details.recomputed_exactly": "the untrusted side's refinement bookkeeping",
+    "properties.29.details.G0_error": "the untrusted side's own error bound (its enclosure lower/upper is checked)",
+    "properties.*.details.*_rule": "free text (the rule in words)",
     "notes*": "free text",
 }
 

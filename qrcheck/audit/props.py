@@ -247,6 +247,8 @@ class PropertyAudit:
         d = c.get("details") or {}
         if isinstance(d, Mapping) and "zeros" in d:
             self.led.check(join(base, "details", "zeros"), d["zeros"], int(np.count_nonzero(self.q.P[0] == 0)))
+        if isinstance(d, Mapping) and "exact_zeros" in d:
+            self.led.check(join(base, "details", "exact_zeros"), d["exact_zeros"], stats.exact_zeros(self.q))
         return status
 
     def _p26(self, base, c, e):
@@ -290,6 +292,12 @@ class PropertyAudit:
             want["E_zeta2"] = E2
         if "lambda_min_H0" in d:
             want["lambda_min_H0"] = stats.value_H0(q)
+        if "lambda_min_H0_lower" in d or "lambda_min_H0_upper" in d:
+            h = stats.enclosure_H0(q)
+            _check_bound(self.led, join(base, "details", "lambda_min_H0_lower"), d.get("lambda_min_H0_lower", MISSING),
+                         h.lo, "lower")
+            _check_bound(self.led, join(base, "details", "lambda_min_H0_upper"), d.get("lambda_min_H0_upper", MISSING),
+                         h.hi, "upper")
         keys = {"lambda_min_Hw", "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw",
                 "concentration_ratio_G", "concentration_ratio_H"}
         if keys & set(d):
@@ -335,8 +343,16 @@ class PropertyAudit:
                     led.check(join(rp, "lower"), r.get("lower", MISSING), v.value)
                     _check_bound(led, join(rp, "upper"), r.get("upper", MISSING), bounds[k], "upper")
                     if "exact" in r:
-                        led.check(join(rp, "exact"), r["exact"], r.get("lower") == r.get("upper"),
-                                  why="exact means the search's value is the proved bound")
+                        led.check(join(rp, "exact"), r["exact"], self._enumerated(k),
+                                  why="docs/search.md: k = 1, 2, m and families of at most max(subset_samples, 256) "
+                                      "subsets are enumerated")
+                        if r["exact"] is True:
+                            top = stats.max_20(q, k)
+                            if top is None:
+                                led.note(f"(20) k = {k}: too many subsets for the audit to confirm the exhaustive search")
+                            else:
+                                led.check(join(rp, "lower"), r.get("lower", MISSING), top,
+                                          why="an exact row's value is the maximum over every subset of size k")
                     if "vacuous" in r:
                         reach = e.extras.get("per_k_reach", {}).get(k)
                         if reach is not None and e.threshold is not None:
@@ -358,9 +374,22 @@ class PropertyAudit:
         elif not e.vacuous:
             raise Unusable("witness missing (CONTRACT: witness.J)")
         proved = _check_bound(led, join(base, "upper"), c.get("upper", MISSING), mine, "upper")
+        if isinstance(d, Mapping):
+            if "examined_k" in d and isinstance(rows, list):
+                led.check(join(base, "details", "examined_k"), d["examined_k"],
+                          [r.get("k") for r in rows if isinstance(r, Mapping)])
+            if "upper_over_every_k" in d:
+                led.check(join(base, "details", "upper_over_every_k"), d["upper_over_every_k"], c.get("upper"))
         if e.vacuous:
             return "vacuous"
         return decide_search("<=", e.threshold, proved, found, self.version)
+
+    def _enumerated(self, k: int) -> bool:
+        """docs/search.md: the (20) search is exhaustive for k = 1, 2, m and whenever there are at
+        most max(subset_samples, 256) subsets of size k."""
+        eff = (self.cert.get("provenance") or {}).get("search_effort") or {}
+        cap = max(int(eff.get("subset_samples") or 0) if is_number(eff.get("subset_samples")) else 0, 256)
+        return k in (1, 2, self.q.m) or math.comb(self.q.m, k) <= cap
 
     def _p21(self, base, c, e):
         q, led = self.q, self.led
@@ -371,6 +400,8 @@ class PropertyAudit:
         led.check(join(base, "details", "n_star"), d.get("n_star", MISSING), n_star)
         if isinstance(d.get("n_star_interval"), Mapping) and e.threshold is not None:
             self._interval_21(join(base, "details", "n_star_interval"), d["n_star_interval"], e.threshold)
+        if "null_direction" in d or "sigma_min_XT_upper" in d or "fails_for_every_n_star" in d:
+            self._null_direction_21(base, d, e.threshold)
         if n_star > q.m:
             led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
             return "vacuous"
@@ -390,6 +421,8 @@ class PropertyAudit:
             found = Enclosure(found.lo, dv.value, dv.hi)
         else:
             self._stat_at(base, c, found.value, f"J ({len(J)} columns)")
+        if "witness_upper" in d:
+            _check_bound(led, join(base, "details", "witness_upper"), d["witness_upper"], found.hi, "upper")
         mine = stats.bound_21(q, n_star)
         proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")
         if e.vacuous:
@@ -430,6 +463,26 @@ class PropertyAudit:
         led.check(join(path, "lower"), iv.get("lower", MISSING), proof_at)
         led.check(join(path, "upper"), iv.get("upper", MISSING), None if fail_at is None else fail_at - 1
                   if isinstance(fail_at, int) else MISSING)
+
+    def _null_direction_21(self, base: str, d: Mapping[str, Any], thr: float | None) -> None:
+        """``null_direction`` xi and ``sigma_min_XT_upper`` >= ||X^T xi|| / ||xi||: every (X^J)^T is a
+        row subset of X^T, so when that is below the threshold, (21) fails for every n* <= m
+        (``fails_for_every_n_star``)."""
+        q, led = self.q, self.led
+        xi = d.get("null_direction")
+        if not isinstance(xi, list):
+            if "sigma_min_XT_upper" in d or d.get("fails_for_every_n_star") is True:
+                led.fail(join(base, "details", "null_direction"), xi if xi is not None else MISSING, "a direction xi")
+            return
+        xv = np.asarray([_num(x, "null_direction") for x in xi])
+        if xv.shape != (q.n,) or not np.any(xv):
+            raise Unusable("null_direction must be a nonzero vector of length n")
+        dv = stats.direction_21(q, np.arange(q.m), xv)
+        led.vouch(join(base, "details", "null_direction"))
+        if "sigma_min_XT_upper" in d:
+            _check_bound(led, join(base, "details", "sigma_min_XT_upper"), d["sigma_min_XT_upper"], dv.hi, "upper")
+        if "fails_for_every_n_star" in d and thr is not None:
+            led.check(join(base, "details", "fails_for_every_n_star"), d["fails_for_every_n_star"], bool(dv.hi < thr))
 
     def _interval_21(self, path: str, iv: Mapping[str, Any], thr: float) -> None:
         """``n_star_interval``: the property fails at n* = ``fail_at`` (a witness J of that size, or
@@ -515,6 +568,8 @@ class PropertyAudit:
         self._stat_at(base, c, found.value, f"removed ({len(removed)} neurons)")
         led.check(join(base, "statistic"), c.get("statistic", MISSING), found.value)
         led.check(join(base, "upper"), c.get("upper", MISSING), found.value)
+        if "witness_upper" in d:
+            _check_bound(led, join(base, "details", "witness_upper"), d["witness_upper"], found.hi, "upper")
         weyl = stats.weyl_30(q, G0)
         mine = stats.bound_30(q, G0, S_star, weyl)
         proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")

@@ -279,3 +279,45 @@ def value_H0(q: Quantities) -> float:
     """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (float value)."""
     H, E = q.H(weights=q.z0 ** 2)
     return en.lambda_min(H, E)[1]
+
+
+def enclosure_H0(q: Quantities) -> Enclosure:
+    """Enclosure of lambda_min(H0), H0 = (X^T X) o (A0^T diag(z0^2) A0)."""
+    H, E = q.H(weights=q.z0 ** 2)
+    return Enclosure(*en.lambda_min(H, E))
+
+
+def exact_zeros(q: Quantities) -> int:
+    """How many entries of W0 X are exactly 0 in real arithmetic on the given floats: those whose
+    float error bound reaches 0 are recomputed exactly (rational arithmetic), the others are not 0."""
+    from fractions import Fraction
+
+    P, EP = q.P
+    count = 0
+    for nu, j in zip(*np.nonzero(np.abs(P) <= EP)):
+        if sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(q.W0[nu], q.X[:, j])) == 0:
+            count += 1
+    return count
+
+
+def max_20(q: Quantities, k: int) -> float | None:
+    """The float value max over every J with |J| = k of ||X^J|| / (1 + sqrt(k/n)), or None when there
+    are too many subsets to enumerate here (k = 1 and k = 2 in closed form, k = m directly)."""
+    s = 1.0 + math.sqrt(k / q.n)
+    if k == 1:
+        return float(np.max(np.linalg.norm(q.X, axis=0))) / s
+    if k == 2:
+        G = q.X.T @ q.X
+        d = np.diag(G)
+        a, b = d[:, None], d[None, :]
+        lam = (a + b) / 2 + np.sqrt(((a - b) / 2) ** 2 + G ** 2)
+        np.fill_diagonal(lam, -np.inf)
+        return float(np.sqrt(np.max(lam))) / s
+    if k == q.m:
+        return float(np.linalg.norm(q.X, 2)) / s
+    if math.comb(q.m, k) > ENUMERATE or math.comb(q.m, k) * k ** 3 > ENUMERATE_FLOPS:
+        return None
+    best = 0.0
+    for J in itertools.combinations(range(q.m), k):
+        best = max(best, float(np.linalg.norm(q.X[:, list(J)], 2)))
+    return best / s
