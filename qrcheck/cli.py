@@ -21,8 +21,43 @@ from . import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Check Razborov's quasirandom properties (19)-(30) on actual numbers.")
-out = Console()
-err = Console(stderr=True)
+
+
+class _Console(Console):
+    """A rich Console that survives a closed pipe: on EPIPE its stream is pointed at /dev/null and
+    the command goes on (rich's default exits with 1, which CONTRACT reserves for 'violated')."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _to_devnull(sys.stderr if self.stderr else sys.stdout)
+
+
+def _to_devnull(stream) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (after EPIPE: later writes and the final
+    flush succeed silently)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+out = _Console()
+err = _Console(stderr=True)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt (temporary files are removed, no
+    half-written output), then ``main`` says one line and exits with 128 + the signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame) -> None:
+    raise Interrupted(signum)
 
 # options shared by verify, sweep and reproduce (typer's reusable Annotated aliases)
 ZDistOpt = Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.")]
@@ -44,23 +79,38 @@ WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Local work
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")]
 FiguresOpt = Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")]
 
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr and exit with 2."""
-    err.print(f"error: {escape(message)}", style="red", highlight=False, soft_wrap=True)
+    err.print(f"error: {escape(_one_line(message))}", style="red", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
-def _check_writable(path: Optional[Path], flag: str) -> None:
-    """A file path we will write later: its folder exists and is writable, it is not a folder."""
-    if path is None:
-        return
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{flag}: folder {parent} does not exist")
-    if path.is_dir():
-        raise InputError(f"{flag}: {path} is a folder")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{flag}: folder {parent} is not writable")
+def _check_outputs(out_path: Optional[Path], export_graph: Optional[Path], embed_arrays: bool,
+                   inputs: dict) -> dict:
+    """Every file verify will write, checked before any work (docs/robustness.md): each is absent or
+    a regular file we may write (never a FIFO, device, folder or read-only file), no two outputs
+    are one file, no output is an input, and ``--embed-arrays`` replaces only the certificate's own
+    ``CERT.arrays.npz``. Returns flag -> the path to write (symbolic links followed)."""
+    from .certificate.io import arrays_path, check_arrays_target, check_distinct, check_output
+
+    if embed_arrays and out_path is None:
+        raise InputError("--embed-arrays needs --out (the arrays go beside the certificate)")
+    targets = {}
+    if out_path is not None:
+        targets["--out"] = check_output(out_path, "--out")
+    if export_graph is not None:
+        _check_graph_path(export_graph)
+        targets["--export-graph"] = check_output(export_graph, "--export-graph")
+    outputs = {"--out": out_path, "--export-graph": export_graph,
+               "--embed-arrays": arrays_path(targets["--out"]) if embed_arrays else None}
+    check_distinct(outputs, inputs)
+    if embed_arrays:
+        check_arrays_target(targets["--out"])
+    return targets
 
 
 @app.command()
@@ -119,11 +169,9 @@ def verify(
                        max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
                        track_every=track_every, effort=search_effort)
     try:
-        _check_writable(out_path, "--out")
-        if export_graph is not None:
-            _check_graph_path(export_graph)
-        if embed_arrays and out_path is None:
-            raise InputError("--embed-arrays needs --out (the arrays go beside the certificate)")
+        targets = _check_outputs(out_path, export_graph, embed_arrays,
+                                 {"--X": X, "--W0": W0, "--z0": z0, "--y": y,
+                                  "--profile": profile if Path(profile).suffix == ".toml" else None})
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                       console=err, transient=True) as progress:
@@ -153,22 +201,25 @@ def verify(
                 progress.update(gd_task, description=f"gradient descent  t={t}  ||e||={e:.4g}",
                                 **_gd_progress(gd_start[0], e, tol))
 
-            outcome = run_verify(cfg, on_check=on_check, on_search=on_search, on_gd=on_gd,
-                                 command=["qrcheck", *sys.argv[1:]])
+            import numpy as np
+
+            with np.errstate(all="ignore"):  # overflow is a result (diverged, NaN statistics), not a warning
+                outcome = run_verify(cfg, on_check=on_check, on_search=on_search, on_gd=on_gd,
+                                     command=["qrcheck", *sys.argv[1:]])
     except InputError as exc:
         raise fail(str(exc))
-    out.print(certificate_table(outcome.certificate))
+    # write first (both files or neither), render after: a closed pipe or an odd terminal
+    # encoding can no longer cost the certificate
+    written = None
     if out_path is not None:
         try:
-            written = outcome.certificate.write(out_path, embed_arrays=embed_arrays)
+            written = outcome.certificate.write(targets["--out"], embed_arrays=embed_arrays)
         except CertificateError as exc:
             raise fail(str(exc))
-        out.print(f"certificate written to {out_path}", highlight=False)
-        if written.arrays is not None:
-            out.print(f"arrays written to {out_path.with_name(written.arrays.file)}", highlight=False)
+    graph_note = None
     if export_graph is not None:
         if outcome.gd is None or outcome.gd.changed is None:
-            err.print(f"gradient descent did not run: no graph written to {export_graph}", highlight=False)
+            graph_note = f"gradient descent did not run: no graph written to {export_graph}"
         else:
             import networkx as nx
 
@@ -176,7 +227,17 @@ def verify(
             from .gd_report import change_graph
 
             # written here, not in gd_report (L5), which may not import the certificate layer's writer
-            write_atomic(export_graph, "\n".join(nx.generate_graphml(change_graph(outcome.gd.changed))) + "\n")
+            write_atomic(targets["--export-graph"],
+                         "\n".join(nx.generate_graphml(change_graph(outcome.gd.changed))) + "\n")
+    out.print(certificate_table(outcome.certificate))
+    if written is not None:
+        out.print(f"certificate written to {out_path}", highlight=False)
+        if written.arrays is not None:
+            out.print(f"arrays written to {out_path.with_name(written.arrays.file)}", highlight=False)
+    if export_graph is not None:
+        if graph_note is not None:
+            err.print(graph_note, highlight=False)
+        else:
             out.print(f"activation-change graph D (|D| = {outcome.gd.D}) written to {export_graph}",
                       highlight=False)
     raise typer.Exit(outcome.exit_code)
@@ -192,12 +253,11 @@ def _gd_progress(e0: float, e: float, tol: float) -> dict:
 
 
 def _check_graph_path(path: Path) -> None:
-    """--export-graph: networkx importable and the folder writable, checked before any work."""
+    """--export-graph: networkx importable, checked before any work (the path: :func:`_check_outputs`)."""
     try:
         import networkx  # noqa: F401
     except ImportError:
         raise InputError("--export-graph needs networkx: pip install 'qrcheck[graph]'") from None
-    _check_writable(path, "--export-graph")
 
 
 @app.command("regime")
@@ -244,10 +304,12 @@ def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Opt
     """Run :func:`qrcheck.sweep.run_sweep` under a rich progress bar (runs, ETA) on stderr."""
     from rich.progress import MofNCompleteColumn, TimeRemainingColumn
 
-    from .sweep import run_sweep
+    from .sweep import run_sweep, validate_specs
 
+    validate_specs(specs)  # bad input: one line, before any progress bar or file
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err) as progress:
+                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err,
+                  transient=True) as progress:
         task = progress.add_task("runs", total=None)
         counts = {"failed": 0}
 
@@ -259,8 +321,13 @@ def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Opt
             note = f" {counts['failed']} failed" if counts["failed"] else ""
             progress.update(task, advance=1, description=f"runs: last {spec.run_id} {result.seconds:.1f}s{note}")
 
+        def on_aside(a) -> None:
+            progress.console.print(f"run {a.run_id}: its file {a.reason}; moved aside to {a.moved_to}, "
+                                   "running it again", style="yellow", highlight=False, soft_wrap=True,
+                                   markup=False)
+
         return run_sweep(specs, out_dir, workers=workers, scheduler=scheduler, on_start=on_start,
-                         on_result=on_result)
+                         on_result=on_result, on_aside=on_aside)
 
 
 def _print_sweep_summary(report, outputs) -> None:
@@ -432,32 +499,70 @@ def show_command(
         out.print(t)
 
 
+def _setup_streams_and_signals() -> None:
+    """Output that any terminal encoding can show (unencodable characters are replaced, never an
+    error) and SIGINT/SIGTERM as :class:`Interrupted` (docs/robustness.md)."""
+    import signal
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+    except (ValueError, OSError):  # not the main thread
+        pass
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code`` even when stdout is a closed pipe (the last flush would fail with EPIPE and
+    turn the exit code into 120)."""
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        _to_devnull(sys.stdout)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Console entry point: usage errors and unexpected failures become one line on stderr, exit 2.
+    """Console entry point: usage errors and unexpected failures become one line on stderr, exit 2;
+    SIGINT and SIGTERM say ``error: interrupted`` and exit 130 / 143 with nothing half-written; a
+    closed stdout keeps the command's exit code.
 
     Works across typer versions (some vendor click): usage errors are recognised by their
     ``format_message`` method, exits by their ``exit_code``.
     """
+    _setup_streams_and_signals()
     try:
         rv = app(standalone_mode=False)
+    except Interrupted as exc:
+        err.print("error: interrupted", style="red", highlight=False)
+        _exit(128 + exc.signum)
     except KeyboardInterrupt:
-        err.print("error: interrupted", style="red")
-        sys.exit(2)
+        err.print("error: interrupted", style="red", highlight=False)
+        _exit(130)
+    except BrokenPipeError:
+        _to_devnull(sys.stdout)
+        err.print("error: output pipe closed", style="red", highlight=False)
+        _exit(2)
     except Exception as exc:  # noqa: BLE001 - never a traceback on the console
         if hasattr(exc, "format_message"):
-            err.print(f"error: {escape(exc.format_message())}", style="red", highlight=False, soft_wrap=True)
-            sys.exit(2)
+            err.print(f"error: {escape(_one_line(exc.format_message()))}", style="red", highlight=False,
+                      soft_wrap=True)
+            _exit(2)
         if type(exc).__name__ == "Exit" and isinstance(getattr(exc, "exit_code", None), int):
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         if type(exc).__name__ == "Abort":
             err.print("error: aborted", style="red")
-            sys.exit(2)
+            _exit(2)
         if os.environ.get("QRCHECK_DEBUG"):
             raise
-        err.print(f"error: internal error: {exc.__class__.__name__}: {escape(str(exc))} (set QRCHECK_DEBUG=1 for a "
-                  "traceback)", style="red", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    sys.exit(rv if isinstance(rv, int) else 0)
+        err.print(f"error: internal error: {exc.__class__.__name__}: {escape(_one_line(str(exc)))} (set "
+                  "QRCHECK_DEBUG=1 for a traceback)", style="red", highlight=False, soft_wrap=True)
+        _exit(2)
+    _exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from . import InputError
-from .certificate import CertificateError, dumps, read_certificate, write_atomic
+from .certificate import CertificateError, dumps, read_certificate, schema_issues, write_atomic
 from .certificate.records import PROPERTY_EQS, Parameters
 from .verify import VerifyConfig, verify
 
@@ -45,6 +45,9 @@ QUANTITY_LABELS = {"T": "T", "kappa_H": "kappa_H", "D": "|D|", "W_distance": "||
 # columns of summary.csv that measure time, not the computation (ignored when comparing sweeps)
 TIMING_COLUMNS = ("wall_seconds", "seconds_per_step")
 RUNS = "runs"
+QUARANTINE = "quarantine"   # DIR/quarantine/: run files that were not finished runs, moved aside
+# a sweep plans at most this many runs (checked before the grid is built)
+MAX_RUNS = 100_000
 ERROR_SUFFIX = ".error.json"
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -77,6 +80,10 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
                 start, stop, step = fields
                 if step <= 0 or stop < start:
                     raise InputError(f"--{name}: range {part!r} needs STEP > 0 and STOP >= START")
+                count = (stop - start) // step + 1
+                if count + len(values) > MAX_RUNS:
+                    raise InputError(f"--{name}: {part!r} gives {count} values; a sweep runs at most "
+                                     f"{MAX_RUNS} runs")
                 values.update(range(start, stop + 1, step))
             else:
                 values.add(int(part))
@@ -131,6 +138,11 @@ def plan_grid(template: VerifyConfig, S_values: Iterable[int], m_values: Iterabl
         raise InputError("--n must be a positive integer")
     if reps < 1:
         raise InputError(f"--reps must be >= 1, got {reps}")
+    S_values, m_values = sorted(set(S_values)), sorted(set(m_values))
+    total = len(S_values) * len(m_values) * reps
+    if total > MAX_RUNS:
+        raise InputError(f"the grid has {len(S_values)} x {len(m_values)} x {reps} = {total} runs; a sweep "
+                         f"runs at most {MAX_RUNS}")
     specs = []
     for S in sorted(set(S_values)):
         for m in sorted(set(m_values)):
@@ -168,7 +180,8 @@ def execute(spec: RunSpec) -> RunOutcome:
     exception, a schema violation included, becomes ``RunOutcome.error``)."""
     t0 = time.perf_counter()
     try:
-        outcome = verify(spec.config, command=spec.verify_command())
+        with np.errstate(all="ignore"):  # an overflowing run is a result, not warnings on stderr
+            outcome = verify(spec.config, command=spec.verify_command())
         text = outcome.certificate.dumps()  # schema-checked by Certificate.to_json
         return RunOutcome(spec.run_id, text, None, None, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
@@ -182,14 +195,35 @@ def blas_threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, workers))
 
 
-def _init_worker(threads: int) -> None:
+PARENT_POLL_SECONDS = 0.2
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker at once when the sweep that started it is gone (killed, even by SIGKILL):
+    the worker is then re-parented, so ``os.getppid()`` changes."""
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(threads: int, parent: int | None = None) -> None:
     """Pool initializer: cap BLAS/OpenMP threads of this worker to ``threads`` (threadpoolctl for the
-    libraries already loaded, environment variables for any loaded later)."""
+    libraries already loaded, environment variables for any loaded later); ignore SIGINT (a Ctrl-C
+    reaches the whole process group: the sweep itself handles it and stops its workers); and start a
+    daemon thread that ends the worker when its parent ``parent`` dies (:func:`_watch_parent`)."""
+    import signal
+    import threading
+
     for var in BLAS_ENV:
         os.environ[var] = str(threads)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), name="qrcheck-parent-watchdog",
+                         daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -221,6 +255,76 @@ def load_certificate(path: Path) -> dict | None:
     if not isinstance(cert.get("parameters"), dict) or not isinstance(cert.get("gd"), dict):
         return None
     return cert
+
+
+def finished_certificate(path: Path, run_id: str | None = None) -> tuple[dict | None, str | None]:
+    """``(certificate, None)`` when ``path`` holds a finished run: a regular file, a certificate
+    (strict JSON, schema tag), valid against its schema, and, given ``run_id``
+    (``S<S>_m<m>_rep<r>``), a run of those S and m. Otherwise ``(None, why)``."""
+    from .certificate.io import file_kind
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc.__class__.__name__})"
+    import stat as _stat
+
+    if not _stat.S_ISREG(st.st_mode):
+        return None, f"is {file_kind(st.st_mode)}, not a certificate"
+    try:
+        cert = read_certificate(path)
+    except CertificateError as exc:
+        return None, str(exc).replace(str(path), path.name)
+    issues = schema_issues(cert, limit=1)
+    if issues:
+        return None, f"does not match its schema at {issues[0].path}: {issues[0].message[:120]}"
+    try:
+        p = Parameters.from_json(cert["parameters"])
+    except Exception as exc:  # noqa: BLE001 - schema-valid but unreadable parameters
+        return None, f"has unreadable parameters ({exc.__class__.__name__})"
+    if run_id is not None and (run_id.rsplit("_rep", 1)[0] != f"S{p.S}_m{p.m}" or _rep_of(run_id) is None):
+        return None, f"holds a run with S={p.S}, m={p.m}, not run {run_id}"
+    return cert, None
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A file of ``runs/`` that was not a finished run: moved to ``DIR/quarantine/`` (the run is
+    redone); ``reason`` says what was wrong with it."""
+
+    run_id: str
+    moved_to: Path
+    reason: str
+
+
+def set_aside(path: Path, out_dir: Path) -> Path:
+    """Move ``path`` (a file or folder of ``runs/``) to ``out_dir/quarantine/`` under its own name
+    (``NAME.1``, ``NAME.2``, ... if taken); nothing is deleted."""
+    qdir = Path(out_dir) / QUARANTINE
+    qdir.mkdir(exist_ok=True)
+    dest, k = qdir / path.name, 0
+    while os.path.lexists(dest):
+        k += 1
+        dest = qdir / f"{path.name}.{k}"
+    os.rename(path, dest)
+    return dest
+
+
+def validate_specs(specs: Sequence[RunSpec]) -> None:
+    """Everything about a sweep that can be checked before it writes anything: each distinct
+    configuration validates, each profile loads, and the largest run fits in memory. Raises
+    :class:`InputError` (one line)."""
+    from .draw import check_sizes, estimated_bytes
+    from .profiles import load_profile
+
+    if not specs:
+        raise InputError("the sweep has no runs")
+    for s in specs:
+        s.config.validate()
+    for prof in sorted({s.config.profile for s in specs}):
+        load_profile(prof)
+    biggest = max(specs, key=lambda s: estimated_bytes(s.n, s.S, s.m))
+    check_sizes(biggest.n, biggest.S, biggest.m)
 
 
 def _mismatch(spec: RunSpec, cert: dict) -> str | None:
@@ -266,26 +370,40 @@ def _record(rdir: Path, spec: RunSpec, result: RunOutcome) -> None:
         write_atomic(err_path, dumps(record))
 
 
-def pending(specs: Sequence[RunSpec], out_dir: str | Path) -> tuple[RunSpec, ...]:
-    """The specs without a finished run: a run is finished iff ``runs/<run_id>.json`` exists and
-    parses. Raises InputError when a finished run was made with other parameters."""
+def pending(specs: Sequence[RunSpec], out_dir: str | Path,
+            on_aside: Callable[[SetAside], None] | None = None) -> tuple[RunSpec, ...]:
+    """The specs without a finished run. A run is finished iff ``runs/<run_id>.json`` is a regular
+    file holding a schema-valid certificate of that run's S and m (:func:`finished_certificate`)
+    made with the sweep's parameters. A file there that is not (unparsable, schema-invalid,
+    another run's certificate, a folder) is moved to ``DIR/quarantine/`` (:func:`set_aside`,
+    reported through ``on_aside``) and its run is redone. Raises InputError, before moving
+    anything, when a finished run was made with other parameters (another experiment's folder)."""
     rdir = runs_dir(out_dir)
-    todo = []
+    todo, bad = [], []
     for spec in specs:
-        cert = load_certificate(rdir / f"{spec.run_id}.json")
+        path = rdir / f"{spec.run_id}.json"
+        if not os.path.lexists(path):
+            todo.append(spec)
+            continue
+        cert, why = finished_certificate(path, spec.run_id)
         if cert is None:
+            bad.append((spec, path, why))
             todo.append(spec)
             continue
         why = _mismatch(spec, cert)
         if why is not None:
-            raise InputError(f"--out: {rdir / (spec.run_id + '.json')} was made with other parameters "
-                             f"({why}); use another --out folder")
+            raise InputError(f"--out: {path} was made with other parameters ({why}); use another --out folder")
+    for spec, path, why in bad:
+        aside = SetAside(spec.run_id, set_aside(path, Path(out_dir)), why)
+        if on_aside:
+            on_aside(aside)
     return tuple(todo)
 
 
 def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | None = None,
               scheduler: str | None = None, on_start: Callable[[int, int], None] | None = None,
-              on_result: Callable[[RunSpec, RunOutcome], None] | None = None) -> SweepReport:
+              on_result: Callable[[RunSpec, RunOutcome], None] | None = None,
+              on_aside: Callable[[SetAside], None] | None = None) -> SweepReport:
     """Run every unfinished spec and record it in ``out_dir/runs/``.
 
     Local (default): a ``spawn`` process pool of ``workers`` processes (default: the number of cores),
@@ -293,7 +411,9 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
     existing ``dask.distributed`` scheduler; the same :func:`execute` tasks run there and only the
     results come back, so the workers need qrcheck installed but no shared file system.
     Runs are dispatched rep by rep (all cells' rep 0 first), so a sweep stopped early covers the
-    grid evenly. ``on_start(to_run, skipped)`` is called once, ``on_result(spec, outcome)`` after each run.
+    grid evenly. ``on_start(to_run, skipped)`` is called once, ``on_result(spec, outcome)`` after each run,
+    ``on_aside(set_aside)`` for each file of ``runs/`` moved aside (:func:`pending`).
+    Everything checkable is checked before anything is written (:func:`validate_specs`).
     """
     t0 = time.perf_counter()
     ids = [s.run_id for s in specs]
@@ -302,6 +422,7 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
         raise InputError(f"the sweep lists run {dup} twice")
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}")
+    validate_specs(specs)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out: {out_dir} is not a folder")
@@ -311,7 +432,7 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
         for stale in rdir.glob(".*.tmp"):  # left by a killed writer; nobody else writes here (lock)
             stale.unlink(missing_ok=True)
         # rep by rep: a sweep stopped early has covered every (S, m) about equally
-        todo = tuple(sorted(pending(specs, out_dir), key=lambda s: (s.rep, s.S, s.m)))
+        todo = tuple(sorted(pending(specs, out_dir, on_aside), key=lambda s: (s.rep, s.S, s.m)))
         if on_start:
             on_start(len(todo), len(specs) - len(todo))
         failed: list[str] = []
@@ -340,7 +461,7 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
 def _run_local(todo: Sequence[RunSpec], workers: int, handle: Callable[[RunSpec, RunOutcome], None]) -> None:
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(blas_threads_per_worker(workers),))
+                               initargs=(blas_threads_per_worker(workers), os.getpid()))
     try:
         futures = {pool.submit(execute, spec): spec for spec in todo}
         for fut in as_completed(futures):
@@ -352,7 +473,13 @@ def _run_local(todo: Sequence[RunSpec], workers: int, handle: Callable[[RunSpec,
                                     None, 0.0)
             handle(spec, result)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # interrupted: do not wait for queued runs
+        # interrupted: stop the workers now (a run in progress is lost, finished ones are recorded)
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                proc.terminate()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 
@@ -483,7 +610,7 @@ def collect(out_dir: str | Path) -> tuple[tuple[RunRow, ...], dict[str, dict]]:
     for path in sorted(rdir.glob("*.json")):
         if path.name.endswith(ERROR_SUFFIX):
             continue
-        cert = load_certificate(path)
+        cert, _ = finished_certificate(path, path.stem)   # only what a finished run would hold
         if cert is not None:
             certs[path.stem] = cert
             rows.append(row_from_certificate(path.stem, cert))

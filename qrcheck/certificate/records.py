@@ -548,17 +548,21 @@ class Certificate(Mapping[str, Any]):
 
     def write(self, path: str | Path, embed_arrays: bool = False) -> "Certificate":
         """Write atomically in canonical form (nothing half-written on failure). With
-        ``embed_arrays``, first write X, W0, z0, y to ``CERT.arrays.npz`` beside it (atomically)
-        and record its name and sha256 under ``arrays``. Returns the certificate as written."""
-        cert = self
-        if embed_arrays:
-            if self.data is None:
-                raise InputError("embed_arrays: this certificate carries no arrays (read from a file?)")
-            npz = io.arrays_path(path)
-            cert = replace(self, arrays=ArraysRecord(npz.name, io.write_npz_atomic(npz, self.data)))
-        try:
-            text = io.dumps(cert.to_json())
-        except io.CertificateError as exc:
-            raise io.CertificateError(f"internal error: {exc}; nothing written") from None
-        io.write_atomic(path, text)
-        return cert
+        ``embed_arrays``, also write X, W0, z0, y to ``CERT.arrays.npz`` beside it and record its
+        name and sha256 under ``arrays``: both files or neither (:func:`io.write_with_arrays`).
+        Returns the certificate as written."""
+        if embed_arrays and self.data is None:
+            raise InputError("embed_arrays: this certificate carries no arrays (read from a file?)")
+        written = [self]
+
+        def text_for(record: dict | None) -> str:   # schema-checked before anything is renamed
+            cert = replace(self, arrays=ArraysRecord(record["file"], record["sha256"])) if record else self
+            try:
+                text = io.dumps(cert.to_json())
+            except io.CertificateError as exc:
+                raise io.CertificateError(f"internal error: {exc}; nothing written") from None
+            written[0] = cert
+            return text
+
+        io.write_with_arrays(path, text_for, self.data if embed_arrays else None)  # both files or neither
+        return written[0]
