@@ -190,6 +190,8 @@ def check_sizes(n: int, S: int, m: int) -> None:
     for name, v in (("n", n), ("S", S), ("m", m)):
         if int(v) != v or v <= 0:
             raise InputError(f"--{name} must be a positive integer, got {v}")
+    if n * S < 3:
+        raise InputError(f"n S must be at least 3 (L = ln(nS) must exceed 1), got n={n}, S={S}")
     need, have = estimated_bytes(n, S, m), available_bytes()
     if need > have:
         raise InputError(
