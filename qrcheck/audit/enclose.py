@@ -111,3 +111,21 @@ def lambda_max(M: np.ndarray, E: np.ndarray | float | None = None) -> tuple[floa
 def sqrt_enclosure(lo: float, v: float, hi: float) -> tuple[float, float, float]:
     """Enclosure of the square root of a value enclosed by ``[lo, hi]`` (clipped at 0)."""
     return (down(math.sqrt(max(lo, 0.0))) if lo > 0 else 0.0, math.sqrt(max(v, 0.0)), up(math.sqrt(max(hi, 0.0))))
+
+
+def lambda_max_stack(M: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(value, hi) for a stack of symmetric matrices M (b, k, k) with entrywise error bounds E:
+    the computed largest eigenvalues and rigorous upper ends, by the bounds of :func:`lambda_min`
+    applied to -M (Ostrowski and Weyl with the residual of the computed eigendecomposition)."""
+    b, k, _ = M.shape
+    w, V = np.linalg.eigh(M)
+    g = gamma(k + 3) * (1 + 4 * gamma(k + 3))
+    fro = lambda A: np.sqrt(np.sum(np.square(A), axis=(1, 2))) * (1 + gamma(k * k + 2)) * (1 + 16 * U) + TINY
+    absV = np.abs(V)
+    eps = fro(np.swapaxes(V, 1, 2) @ V - np.eye(k)) + fro(g * (np.swapaxes(absV, 1, 2) @ absV))
+    R = M - (V * w[:, None, :]) @ np.swapaxes(V, 1, 2)
+    r = fro(R) + fro(g * (np.abs(M) + (absV * np.abs(w)[:, None, :]) @ np.swapaxes(absV, 1, 2)))
+    top = w[:, -1]
+    theta = np.where(top >= 0, (1 + eps) * top, (1 - eps) * top)
+    hi = theta + np.abs(theta) * 16 * U + r + fro(E) + TINY
+    return top, hi

@@ -198,9 +198,9 @@ def bound_20(q: Quantities, ks: list[int]) -> dict[int, float]:
         gersh = float(np.max(diag + csum[:, k - 1])) * slack
         frob = float(ccols[k - 1]) * slack
         b2 = min(Xn2, gersh, frob)
-        if math.comb(q.m, k) <= ENUMERATE and math.comb(q.m, k) * k ** 3 <= ENUMERATE_FLOPS and b2 > 0:
-            b2 = min(b2, max(en.lambda_max(*en.product(q.X[:, list(J)].T, q.X[:, list(J)]))[2]
-                             for J in itertools.combinations(range(q.m), k)))
+        every = enumerate_20(q, k)
+        if every is not None:
+            b2 = min(b2, every[1])
         out[k] = en.up(math.sqrt(max(b2, 0.0)) * (1 + 2 * en.U) / ((1.0 + math.sqrt(k / q.n)) * (1 - 2 * en.U)))
     return out
 
@@ -315,9 +315,25 @@ def max_20(q: Quantities, k: int) -> float | None:
         return float(np.sqrt(np.max(lam))) / s
     if k == q.m:
         return float(np.linalg.norm(q.X, 2)) / s
-    if math.comb(q.m, k) > ENUMERATE or math.comb(q.m, k) * k ** 3 > ENUMERATE_FLOPS:
-        return None
-    best = 0.0
-    for J in itertools.combinations(range(q.m), k):
-        best = max(best, float(np.linalg.norm(q.X[:, list(J)], 2)))
-    return best / s
+    every = enumerate_20(q, k)
+    return None if every is None else math.sqrt(max(every[0], 0.0)) / s
+
+
+def enumerate_20(q: Quantities, k: int) -> tuple[float, float] | None:
+    """(float value, rigorous upper end) of max over every J with |J| = k of lambda_max((X^J)^T X^J),
+    or None when there are more than :data:`ENUMERATE` subsets (or their eigenproblems cost more than
+    :data:`ENUMERATE_FLOPS`). Cached per k on ``q``."""
+    cache = q.__dict__.setdefault("_enum20", {})
+    if k in cache:
+        return cache[k]
+    c = math.comb(q.m, k)
+    out = None
+    if c <= ENUMERATE and c * k ** 3 <= ENUMERATE_FLOPS:
+        G, EG = q.G
+        idx = np.asarray(list(itertools.combinations(range(q.m), k)), dtype=np.intp)
+        M = G[idx[:, :, None], idx[:, None, :]]
+        E = EG[idx[:, :, None], idx[:, None, :]]
+        v, hi = en.lambda_max_stack(M, E)
+        out = (float(np.max(v)), float(np.max(hi)))
+    cache[k] = out
+    return out
