@@ -469,7 +469,9 @@ def audit_command(
                        "versions, free text; docs/certificates.md)", style="dim"))
     where = f"; arrays {report.arrays_from}" if report.arrays_from else ""
     gd = "; gradient descent replayed" if report.gd_replayed else ""
-    summary = {Outcome.CLEAN: ("clean: every claim re-verified", "bold green"),
+    unchecked = len(getattr(report, "unvouched", ()))
+    summary = {Outcome.CLEAN: ("clean: every claim re-verified" if not unchecked else
+                               f"clean: no claim contradicted; {unchecked} key(s) not checked (listed above)", "bold green"),
                Outcome.MISMATCH: (f"{len(report.mismatches)} claim(s) do not hold", "bold red"),
                Outcome.INCOMPLETE: ("incomplete: nothing contradicts the certificate, but not every claim "
                                     "could be re-derived here", "bold yellow")}[report.outcome]
