@@ -1,16 +1,24 @@
 """Cost of one step of gradient descent (12) against its floor, two bare GEMMs of the same shapes.
 
-    python benchmarks/bench_gd.py [--n 100 --S 1000 --m 1000 --steps 30 --repeats 7]
+    python benchmarks/bench_gd.py [--shapes 100,1000,1000 100,100,5000 --steps 40 --repeats 9]
 
-One step of :func:`qrcheck.gd.run_gd` (its ``seconds_per_step``: the update, the masks, the errors
-and the |D| bookkeeping, no eigenvalues) is compared with two bare GEMMs, S x n by n x m and
-S x m by m x n, timed in the same process, interleaved with the GD runs, so that machine load
-hits both alike. Prints the median ratio and its range over the repeats, and the best-of ratio
-(fastest step over fastest GEMM pair, the least load-sensitive figure). When torch is
-importable (the optional extra ``torch``), a straightforward PyTorch autograd implementation of the
-same step (float64, CPU, same |D| bookkeeping) is timed side by side.
+For each (n, S, m), one step of :func:`qrcheck.gd.run_gd` in each of its modes (its
+``seconds_per_step``: the update, the masks, the errors, the exact-zero check, D, the flips and the
+per-neuron counts; no eigenvalues) is compared with two bare GEMMs, S x n by n x m and S x m by
+m x n, at the BLAS's own thread count, timed in the same process and interleaved with the GD runs
+so that machine load hits all alike:
 
-Results and the machine they were measured on: docs/gd.md.
+* ``serial``: numpy calls on whole arrays (the GEMMs multithreaded, the O(Sm) passes on one core);
+* ``split``: whole-array GEMMs, then the O(Sm) passes in row blocks, one per thread;
+* ``fused``: the whole step in row blocks, one per thread, each block's two GEMMs at one BLAS
+  thread directly followed by its elementwise passes (its block of P still in cache);
+* ``torch``: a naive PyTorch autograd step (float64, CPU, with the same D bookkeeping), when torch
+  is installed (the optional extra ``torch``).
+
+Each variant is timed after a 0.2 s pause, so that OpenBLAS's worker threads, which spin for about
+0.1 s after a multithreaded call, are asleep as they are in a long run (docs/gd.md). Prints the
+median ratio to the GEMM pair with its range over the repeats and the best-of ratio, and how far
+each mode's results are from ``serial``'s. Results and the machine: docs/gd.md.
 """
 
 from __future__ import annotations
@@ -24,7 +32,11 @@ import time
 import numpy as np
 
 from qrcheck.draw import make_draw
-from qrcheck.gd import GDConfig, paper_eta_w, run_gd
+from qrcheck.gd import GDConfig, run_gd
+from qrcheck.rates import paper_eta_w
+
+MODES = ("serial", "split", "fused")
+PAUSE = 0.2
 
 
 def blas_threads() -> str:
@@ -54,7 +66,7 @@ def torch_step_seconds(X, W0, z0, y, eta_w: float, steps: int) -> float | None:
         import torch
     except ImportError:
         return None
-    Xt, zt, yt = (torch.from_numpy(np.asarray(a)) for a in (X, z0, y))
+    Xt, zt, yt = (torch.from_numpy(np.array(a, dtype=np.float64)) for a in (X, z0, y))
     W = torch.from_numpy(np.array(W0)).requires_grad_(True)
     with torch.no_grad():
         A0 = (W @ Xt) > 0
@@ -65,7 +77,7 @@ def torch_step_seconds(X, W0, z0, y, eta_w: float, steps: int) -> float | None:
         loss = 0.5 * ((torch.relu(P).T @ zt - yt) ** 2).sum()
         loss.backward()
         with torch.no_grad():
-            W -= eta_w * W.grad
+            W.sub_(eta_w * W.grad)
             W.grad = None
             changed.logical_or_((W @ Xt > 0) != A0)
 
@@ -76,13 +88,38 @@ def torch_step_seconds(X, W0, z0, y, eta_w: float, steps: int) -> float | None:
     return (time.perf_counter() - t0) / steps
 
 
+def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int) -> dict:
+    """Median seconds of each variant and of the GEMM pair at one shape, interleaved."""
+    d = make_draw(n=n, S=S, m=m, seed=seed)
+    eta_w = paper_eta_w(S, m)
+    cfg = GDConfig(eta_w=eta_w, eta_z=0.0, tol=1e-300, max_steps=steps)
+    M = np.random.default_rng(1).standard_normal((S, m))
+    ref = {mode: run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode) for mode in MODES}  # warm up, results
+    times: dict[str, list[float]] = {k: [] for k in ("gemms", *MODES, "torch")}
+    for _ in range(repeats):
+        time.sleep(PAUSE)
+        times["gemms"].append(time_gemms(d.W0, d.X, M, steps))
+        for mode in MODES:
+            time.sleep(PAUSE)
+            r = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode)
+            if r.T != steps:
+                raise SystemExit(f"GD stopped early ({r.status} at T = {r.T}); use fewer --steps")
+            times[mode].append(r.seconds_per_step)
+        time.sleep(PAUSE)
+        t = torch_step_seconds(d.X, d.W0, d.z0, d.y, eta_w, steps)
+        if t is not None:
+            times["torch"].append(t)
+    base = ref["serial"]
+    agree = {mode: (float(np.max(np.abs(ref[mode].errors - base.errors) / base.errors)),
+                    ref[mode].D == base.D) for mode in MODES}
+    return {"times": times, "agree": agree, "eta_w": eta_w}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--S", type=int, default=1000)
-    ap.add_argument("--m", type=int, default=1000)
-    ap.add_argument("--steps", type=int, default=30, help="GD steps (and GEMM pairs) per repeat")
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--shapes", nargs="+", default=["100,1000,1000", "100,100,5000"], help="n,S,m triples")
+    ap.add_argument("--steps", type=int, default=40, help="GD steps (and GEMM pairs) per repeat")
+    ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS threads (threadpoolctl); default: leave the BLAS default")
@@ -91,42 +128,29 @@ def main() -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=a.threads, user_api="blas")
-
-    d = make_draw(n=a.n, S=a.S, m=a.m, seed=a.seed)
-    eta_w = paper_eta_w(a.S, a.m)
-    cfg = GDConfig(eta_w=eta_w, eta_z=0.0, tol=1e-300, max_steps=a.steps)
-    M = np.random.default_rng(1).standard_normal((a.S, a.m))
-    run_gd(d.X, d.W0, d.z0, d.y, GDConfig(eta_w=eta_w, tol=1e-300, max_steps=2))  # warm up
-
-    gd_s, gemm_s, torch_s = [], [], []
-    for _ in range(a.repeats):
-        r = run_gd(d.X, d.W0, d.z0, d.y, cfg)
-        if r.T != a.steps:
-            raise SystemExit(f"GD stopped early ({r.status} at T = {r.T}); use fewer --steps")
-        gd_s.append(r.seconds_per_step)
-        gemm_s.append(time_gemms(d.W0, d.X, M, a.steps))
-        t = torch_step_seconds(d.X, d.W0, d.z0, d.y, eta_w, a.steps)
-        if t is not None:
-            torch_s.append(t)
-
-    ratios = [g / b for g, b in zip(gd_s, gemm_s)]
     print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, numpy {np.__version__}, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}, "
           f"BLAS threads {blas_threads()}, load average {os.getloadavg()[0]:.2f}")
-    print(f"(n, S, m) = ({a.n}, {a.S}, {a.m}), eta_w = {eta_w:g}, {a.steps} steps x {a.repeats} repeats")
-    print(f"two bare GEMMs      : {statistics.median(gemm_s) * 1e3:8.3f} ms (median)")
-    print(f"qrcheck GD step     : {statistics.median(gd_s) * 1e3:8.3f} ms (median)")
-    print(f"ratio step / GEMMs  : {statistics.median(ratios):.3f} median of the repeats "
-          f"(range {min(ratios):.3f} - {max(ratios):.3f}); best-of {min(gd_s) / min(gemm_s):.3f}; "
-          f"target <= 1.25, limit 1.5")
-    if torch_s:
-        tr = [t / b for t, b in zip(torch_s, gemm_s)]
-        import torch
-
-        print(f"torch autograd step : {statistics.median(torch_s) * 1e3:8.3f} ms (median), ratio "
-              f"{statistics.median(tr):.3f} (torch {torch.__version__}, {torch.get_num_threads()} threads)")
-    else:
-        print("torch autograd step : torch not installed (optional extra 'torch')")
+    for shape in a.shapes:
+        n, S, m = (int(v) for v in shape.split(","))
+        out = bench_shape(n, S, m, a.steps, a.repeats, a.seed)
+        t = out["times"]
+        gem = t["gemms"]
+        print(f"\n(n, S, m) = ({n}, {S}, {m}), eta_w = {out['eta_w']:g}, {a.steps} steps x {a.repeats} repeats, "
+              f"load average {os.getloadavg()[0]:.2f}")
+        print(f"  two bare GEMMs : {statistics.median(gem) * 1e3:8.3f} ms (median)")
+        for k in (*MODES, "torch"):
+            if not t[k]:
+                print(f"  {k:14s} : torch not installed (optional extra 'torch')")
+                continue
+            ratios = [g / b for g, b in zip(t[k], gem)]
+            note = ""
+            if k in out["agree"]:
+                rel, sameD = out["agree"][k]
+                note = f"; errors vs serial max rel {rel:.1e}, |D| {'equal' if sameD else 'DIFFERS'}"
+            print(f"  {k:14s} : {statistics.median(t[k]) * 1e3:8.3f} ms, ratio {statistics.median(ratios):.3f} "
+                  f"median (range {min(ratios):.3f} - {max(ratios):.3f}), best-of {min(t[k]) / min(gem):.3f}{note}")
+    print("\ntarget: a step within 1.25x the GEMM pair (median)")
 
 
 if __name__ == "__main__":

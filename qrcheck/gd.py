@@ -23,7 +23,9 @@ benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
@@ -40,6 +42,8 @@ from .rates import paper_eta_w  # noqa: F401
 PROGRESS_INTERVAL = 0.1
 # at most this many steps with exact zeros of W_t X are listed (all are counted)
 SINGULAR_STEPS_LISTED = 20
+# "auto" uses the fused row-block step only with at least this many rows (neurons) per block
+FUSED_MIN_ROWS = 64
 
 
 class GDStatus(str, Enum):
@@ -116,11 +120,11 @@ class GDResult:
     spectral : how each lambda_min was computed and its bounds (:class:`qrcheck.spectral.Extreme`
         as JSON, keys ``H0``, ``HT``, ``G0``, ``GT``); ``H0`` is ``{"method": "given"}`` when the
         caller passed lambda_min(H0).
-    status : the CONTRACT string (a :class:`GDStatus` value, kept a plain ``str`` so that
-        certificates and replays compare it as such); :attr:`outcome` is the Enum.
+    status : how (12) stopped, a :class:`GDStatus` (a ``str`` Enum, so it compares equal to the
+        CONTRACT string); :attr:`outcome` returns it too.
     """
 
-    status: str
+    status: GDStatus
     T: int
     final_error: float
     errors: np.ndarray = field(repr=False)
@@ -160,7 +164,7 @@ class GDResult:
         listed = self.errors[::stride]
         if self.T % stride:
             listed = np.append(listed, self.errors[-1])
-        return {"ran": True, "status": self.status, "T": self.T, "final_error": self.final_error,
+        return {"ran": True, "status": self.status.value, "T": self.T, "final_error": self.final_error,
                 "kappa_H": self.kappa_H, "D": self.D, "W_distance": self.W_distance,
                 "z_distance": self.z_distance, "wall_seconds": self.wall_seconds,
                 "seconds_per_step": self.seconds_per_step, "lambda_min_H0": self.lambda_min_H0,
@@ -210,7 +214,8 @@ def _check_inputs(X, W0, z0, y, cfg: GDConfig) -> tuple[np.ndarray, ...]:
 
 def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GDConfig,
            progress: Callable[[int, float], None] | None = None, *, n_star: int | None = None,
-           lambda_min_H0: float | None = None, dense_limit: int = spectral.DENSE_M_LIMIT) -> GDResult:
+           lambda_min_H0: float | None = None, dense_limit: int = spectral.DENSE_M_LIMIT,
+           mode: str = "auto", threads: int | None = None) -> GDResult:
     """Run (12) from theta_0 = (W0, z0) on X (n, m), W0 (S, n), z0 (S,), labels y (m,).
 
     progress(t, ||e_t||) is called at t = 0, about every PROGRESS_INTERVAL seconds, and at the end.
@@ -218,6 +223,13 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     with no logarithm). lambda_min_H0 : lambda_min(H_0) when the caller has it (verify shares the
     value of (29)'s details; it is not recomputed). dense_limit : above this m no m x m matrix is
     formed (:data:`qrcheck.spectral.DENSE_M_LIMIT`; tests lower it to force the matrix-free path).
+    mode : how a step's work is spread over cores (docs/gd.md, "The hot path"): "serial" (numpy
+    calls on whole arrays, BLAS threads as they are), "fused" (the step in row blocks of W, one per
+    thread, each block's two GEMMs at one BLAS thread followed by its elementwise passes while its
+    block of P is in cache), "split" (whole-array GEMMs, then the elementwise passes in row blocks in
+    threads), or "auto" ("fused" when eta_z = 0 and more than one core and S >= 2 FUSED_MIN_ROWS,
+    else "serial"). threads : row blocks (threads) of "fused"/"split", default min(2, cores). The
+    modes give bitwise the same results (each row of a GEMM is computed alike in a row block).
     Raises :class:`qrcheck.InputError` on inconsistent inputs or rates.
     """
     t_start = time.perf_counter()
@@ -262,6 +274,85 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         np.subtract(f, y, out=e)
         return zeros
 
+    threads = max(1, min(2, os.cpu_count() or 1) if threads is None else int(threads))
+    if mode == "auto":
+        mode = "fused" if (eta_z == 0 and threads > 1 and S >= 2 * FUSED_MIN_ROWS) else "serial"
+    if mode not in ("serial", "fused", "split"):
+        raise InputError(f"run_gd: mode must be auto, serial, fused or split, got {mode!r}")
+    if eta_z > 0 or eta_w == 0:
+        mode = "serial"                                 # the blocked step covers eta_z = 0 only
+    bounds = np.linspace(0, S, threads + 1).astype(int)
+    rows = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    XeT = Xe.T
+
+    def block_step(r: slice, A_new: np.ndarray, A_old: np.ndarray, gemms: bool) -> tuple[int, int, int]:
+        """Rows r of one step (eta_z = 0): gradient and update of W_r, P_r = W_r X, its mask, |P_r|,
+        exact zeros, flips, D, per-neuron counts. Returns (zeros, flips, neurons over n*)."""
+        Pr, Ar, Sr = P[r], A_new[r], scratch[r]
+        if gemms:
+            Gr, Wr = G[r], W[r]
+            np.matmul(Af[r], XeT, out=Gr)               # (A_T o 1 e_T^T) X^T, rows r
+            np.multiply(Gr, zw[r, None], out=Gr)
+            np.add(Wr, Gr, out=Wr)
+            np.matmul(Wr, X, out=Pr)
+        np.greater(Pr, 0.0, out=Ar)
+        np.abs(Pr, out=Pr)
+        zeros = int(np.count_nonzero(np.equal(Pr, 0.0, out=Sr))) if Pr.min() == 0.0 else 0
+        np.not_equal(Ar, A_old[r], out=Sr)
+        np.copyto(Af[r], Ar, where=Sr)
+        Cr = changed[r]
+        np.bitwise_or(Cr, Sr, out=Cr)
+        k = int(np.count_nonzero(Sr))
+        over = int(np.count_nonzero(Sr.sum(axis=1, dtype=flip_count_dtype) > n_star)) if k > n_star else 0
+        return zeros, k, over
+
+    pool = ThreadPoolExecutor(len(rows) - 1) if mode != "serial" and len(rows) > 1 else None
+    limiter = None
+    if mode == "fused" and pool is not None:
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(limits=1, user_api="blas")   # restored after the loop
+
+    def serial_step(A_new: np.ndarray, A_old: np.ndarray) -> tuple[int, int, int]:
+        """One step of (12) on whole arrays: theta_T -> theta_{T+1}, then P, A_new, f, e and the
+        bookkeeping at T+1 (A_old = A_T). Returns (exact zeros, flips, neurons with more than n*)."""
+        if eta_z > 0:
+            gz = F @ e                                  # F_T e_T (before z moves)
+        if eta_w > 0:
+            np.multiply(X, e, out=Xe)                   # X diag(e_T)
+            np.matmul(Af, XeT, out=G)                   # (A_T o 1 e_T^T) X^T
+            np.multiply(z, -eta_w, out=zw)
+            np.multiply(G, zw[:, None], out=G)          # -eta_w diag(z_T) (A_T o 1 e_T^T) X^T
+            np.add(W, G, out=W)
+        if eta_z > 0:
+            np.subtract(z, eta_z * gz, out=z)
+        zeros = evaluate(A_new)
+        np.not_equal(A_new, A_old, out=scratch)         # flips of step T -> T+1
+        np.copyto(Af, A_new, where=scratch)             # Af = A_{T+1}: only the flips change
+        np.bitwise_or(changed, scratch, out=changed)
+        k = int(np.count_nonzero(scratch))
+        # only when more than n* pairs flip can one neuron exceed n*
+        over = int(np.count_nonzero(scratch.sum(axis=1, dtype=flip_count_dtype) > n_star)) if k > n_star else 0
+        return zeros, k, over
+
+    def blocked_step(A_new: np.ndarray, A_old: np.ndarray) -> tuple[int, int, int]:
+        """serial_step for eta_z = 0 in row blocks (``mode`` "fused" or "split")."""
+        np.multiply(X, e, out=Xe)                       # X diag(e_T)
+        np.multiply(z, -eta_w, out=zw)
+        gemms = mode == "fused"
+        if not gemms:
+            np.matmul(Af, XeT, out=G)
+            np.multiply(G, zw[:, None], out=G)
+            np.add(W, G, out=W)
+            np.matmul(W, X, out=P)
+        futures = [pool.submit(block_step, r, A_new, A_old, gemms) for r in rows[1:]] if pool else []
+        parts = [block_step(rows[0], A_new, A_old, gemms)] + [fu.result() for fu in futures]
+        np.matmul(z @ W, X, out=f)                      # P^T z = (W^T z)^T X
+        np.add(f, z @ P, out=f)                         # + |P|^T z (P holds |P| now)
+        np.multiply(f, 0.5, out=f)
+        np.subtract(f, y, out=e)
+        return tuple(sum(p[i] for p in parts) for i in range(3))
+
     zeros = evaluate(A)
     A0 = A.copy()
     np.copyto(Af, A)
@@ -292,52 +383,44 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
 
     T, loop_seconds = 0, 0.0
     status = GDStatus.MAX_STEPS
-    while True:
-        if err < cfg.tol:
-            status = GDStatus.CONVERGED
-            break
-        if T >= cfg.max_steps:
-            break
-        t0 = time.perf_counter()
-        # gradient at theta_T (uses z_T and F_T before z moves)
-        if eta_z > 0:
-            gz = F @ e                                  # F_T e_T
-        if eta_w > 0:
-            np.multiply(X, e, out=Xe)                   # X diag(e_T)
-            np.matmul(Af, Xe.T, out=G)                  # (A_T o 1 e_T^T) X^T
-            np.multiply(z, -eta_w, out=zw)
-            G *= zw[:, None]                            # -eta_w diag(z_T) (A_T o 1 e_T^T) X^T
-            W += G
-        if eta_z > 0:
-            z -= eta_z * gz
-        A, A_prev = A_prev, A
-        zeros = evaluate(A)
-        if zeros:
-            singular_points += zeros
-            if len(singular_steps) < SINGULAR_STEPS_LISTED:
-                singular_steps.append(T + 1)
-        np.not_equal(A, A_prev, out=scratch)            # flips of step T -> T+1
-        np.copyto(Af, A, where=scratch)                 # Af = A_{T+1}: only the flips change
-        np.bitwise_or(changed, scratch, out=changed)
-        k = int(np.count_nonzero(scratch))
-        step_flips.append(k)
-        if k > n_star:                                  # only then can one neuron exceed n*
-            over = int(np.count_nonzero(scratch.sum(axis=1, dtype=flip_count_dtype) > n_star))
+    try:
+        while True:
+            if err < cfg.tol:
+                status = GDStatus.CONVERGED
+                break
+            if T >= cfg.max_steps:
+                break
+            t0 = time.perf_counter()
+            A, A_prev = A_prev, A
+            if mode != "serial":
+                zeros, k, over = blocked_step(A, A_prev)
+            else:
+                zeros, k, over = serial_step(A, A_prev)
+            if zeros:
+                singular_points += zeros
+                if len(singular_steps) < SINGULAR_STEPS_LISTED:
+                    singular_steps.append(T + 1)
+            step_flips.append(k)
             if over:
                 steps_over_n_star += 1
                 max_step_co_Gamma = max(max_step_co_Gamma, over)
-        T += 1
-        prev, err = err, float(math.sqrt(e @ e))
-        errors.append(err)
-        loop_seconds += time.perf_counter() - t0
-        if cfg.track_every and T % cfg.track_every == 0:
-            checkpoint(T)
-        if progress is not None and time.perf_counter() - last_report >= PROGRESS_INTERVAL:
-            progress(T, err)
-            last_report = time.perf_counter()
-        if not err <= prev:                             # safety valve (and NaN / inf)
-            status = GDStatus.DIVERGED
-            break
+            T += 1
+            prev, err = err, float(math.sqrt(e @ e))
+            errors.append(err)
+            loop_seconds += time.perf_counter() - t0
+            if cfg.track_every and T % cfg.track_every == 0:
+                checkpoint(T)
+            if progress is not None and time.perf_counter() - last_report >= PROGRESS_INTERVAL:
+                progress(T, err)
+                last_report = time.perf_counter()
+            if not err <= prev:                         # safety valve (and NaN / inf)
+                status = GDStatus.DIVERGED
+                break
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+        if pool is not None:
+            pool.shutdown()
     if progress is not None:
         progress(T, err)
 
@@ -368,7 +451,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     spec = {k: v.to_json() for k, v in eig.items()}
     if lambda_min_H0 is not None:
         spec["H0"] = {"method": "given", "value": lam0}
-    return GDResult(status=status.value, T=T, final_error=errors[-1], errors=np.asarray(errors), D=D,
+    return GDResult(status=status, T=T, final_error=errors[-1], errors=np.asarray(errors), D=D,
                     W_distance=float(np.linalg.norm(W - W0)), z_distance=float(np.linalg.norm(z - z0)),
                     lambda_min_H0=lam0, lambda_min_HT=lamT, kappa_H=lamT / lam0 if lam0 > 0 else math.nan,
                     wall_seconds=time.perf_counter() - t_start,

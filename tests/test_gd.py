@@ -345,3 +345,26 @@ def test_export_graph_without_networkx_is_one_line(given_arrays, tmp_path, monke
     r = runner.invoke(app, ["verify", "--X", str(p["X"]), "--W0", str(p["W0"]), "--z0", str(p["z0"]),
                             "--export-graph", str(tmp_path / "g.graphml")])
     assert r.exit_code == 2 and "networkx" in r.output and not (tmp_path / "g.graphml").exists()
+
+
+@pytest.mark.parametrize("mode", ["fused", "split"])
+def test_blocked_modes_match_serial(mode):
+    """The row-block steps give the serial step's run up to rounding (docs/gd.md: GEMM partitions
+    may sum in another order), and the fused mode restores the BLAS thread count."""
+    from threadpoolctl import threadpool_info
+
+    d = make_draw(n=12, S=50, m=40, seed=3)
+    cfg = GDConfig(eta_w=5e-3, tol=1e-3, max_steps=300)
+    before = [i["num_threads"] for i in threadpool_info()]
+    ser = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode="serial")
+    blk = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode, threads=3)
+    assert [i["num_threads"] for i in threadpool_info()] == before
+    assert (blk.T, blk.D, blk.status, blk.singular_points) == (ser.T, ser.D, ser.status, ser.singular_points)
+    np.testing.assert_array_equal(blk.step_flips, ser.step_flips)
+    np.testing.assert_array_equal(blk.changed, ser.changed)
+    np.testing.assert_allclose(blk.errors, ser.errors, rtol=1e-12)
+    np.testing.assert_allclose(blk.W_T, ser.W_T, rtol=1e-12, atol=1e-14)
+    a, b = blk.changes.to_json(), ser.changes.to_json()
+    assert a.pop("norm_60") == pytest.approx(b.pop("norm_60"), rel=1e-12) and a == b
+    with pytest.raises(InputError, match="mode"):
+        run_gd(d.X, d.W0, d.z0, d.y, cfg, mode="bogus")
