@@ -232,6 +232,10 @@ SHARP = Profile(
 BUILTIN: dict[str, Profile] = {"paper": PAPER, "sharp": SHARP}
 
 
+MAX_ABS_P = 64          # |p| of a C * L^p rule
+MIN_DELTA = 1e-100      # a profile's failure probability: tail rules are solved down to this
+
+
 def _rule(d: object, where: str, base: AnyRule) -> Rule:
     """A TOML table {C, p} replacing ``base`` (which gives any key not set; a tail rule has no C)."""
     if not isinstance(d, dict):
@@ -245,6 +249,8 @@ def _rule(d: object, where: str, base: AnyRule) -> Rule:
     for k, v in vals.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise InputError(f"profile: [{where}].{k} must be a finite number, got {v!r}")
+    if not abs(vals["p"]) <= MAX_ABS_P:   # L^p must stay a float64 (L = ln(nS) < 50 here)
+        raise InputError(f"profile: [{where}].p must be in [-{MAX_ABS_P}, {MAX_ABS_P}], got {vals['p']!r}")
     if not vals["C"] > 0:
         raise InputError(f"profile: [{where}].C must be > 0, got {vals['C']!r}")
     return Rule(float(vals["C"]), float(vals["p"]))
@@ -272,6 +278,8 @@ def load_profile(spec: str) -> Profile:
     if unknown:
         raise InputError(f"profile: unknown key(s) {', '.join(sorted(unknown))}")
     thr = dict(base.threshold)
+    if not isinstance(data.get("threshold", {}), dict):
+        raise InputError('profile: threshold must be tables such as [threshold."19"] with C and p')
     for eq, d in (data.get("threshold") or {}).items():
         if eq not in base.threshold:
             raise InputError(f"profile: [threshold.\"{eq}\"] names no property with a threshold")
@@ -279,12 +287,12 @@ def load_profile(spec: str) -> Profile:
     kw = {k: _rule(data[k], k, getattr(base, k)) for k in ("n_star", "S_star", "premise_30", "zeta0_min")
           if k in data}
     frac = data.get("gamma0_fraction", base.gamma0_fraction)
-    if not isinstance(frac, (int, float)) or not 0 < frac <= 1:
+    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac <= 1:
         raise InputError("profile: gamma0_fraction must be in (0, 1]")
     delta = data.get("delta", base.delta)
     if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float))
-                              or not 0 < delta < 1):
-        raise InputError(f"profile: delta must be a number in (0, 1), got {delta!r}")
+                              or not MIN_DELTA <= delta < 1):
+        raise InputError(f"profile: delta must be a number in [{MIN_DELTA:g}, 1), got {delta!r}")
     kf = data.get("kernel_floor", base.kernel_floor)
     if isinstance(kf, bool) or not isinstance(kf, (int, float)) or not (math.isfinite(kf) and kf > 0):
         raise InputError(f"profile: kernel_floor must be a finite number > 0, got {kf!r}")
