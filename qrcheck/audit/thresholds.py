@@ -91,7 +91,7 @@ EQS = tuple(SENSE)
 class ExpectedThreshold:
     """The threshold of one property as the audit derives it.
 
-    threshold : the bar (None where the property has none: (30) not applicable).
+    threshold : the bar (also where the status is not_applicable: (30)'s premise is in ``extras``).
     C, p, g : the rule, ``threshold = C * L^p * g`` (tail rules: effective C = threshold/g, p = 0;
         None where g = 0; (25): C = p = None, g = 1).
     sense : "<=", ">=" or ">".
@@ -757,8 +757,6 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
             extras.update(premise_bound=bound, premise_holds=m <= bound, Gamma0_size=G, S_star=S_star,
                           family_empty=S_star > G, kappa0=kappa0, lambda_bar=lam_w,
                           **({"gamma_bar": data.gamma_bar, "beta_w": lam_w} if v2 else {}))
-            if m > bound:
-                thr = None
         out[eq] = ExpectedThreshold(eq, None if thr is None else float(thr), C, p, float(g), SENSE[eq],
                                     reach, rule[0], version, extras)
     return {eq: out[eq] for eq in EQS}
