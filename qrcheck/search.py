@@ -547,23 +547,3 @@ def search_removal(H: RestrictedNTK, S_star: int, effort: Effort, rng: np.random
                 break
     value = best[0] if H.dense else H.exact_value(best[1])
     return RemovalSearch(S_star, float(value), best[1], best[2], exhaustive)
-
-
-@single_blas
-def per_neuron_lambda_max(X: np.ndarray, A0: np.ndarray, idx: np.ndarray, gram: np.ndarray | None = None,
-                          chunk: int = 32) -> np.ndarray:
-    """lambda_max(H_nu) = lambda_max((X^T X) o (a_nu a_nu^T)) = ||X^{supp a_nu}||^2 for nu in idx:
-    batched eigvalsh of X diag(a_nu) X^T (n x n) or of (X^T X) o (a_nu a_nu^T) (m x m), whichever is
-    smaller, ``chunk`` neurons at a time."""
-    n, m = X.shape
-    out = np.empty(len(idx))
-    for s in range(0, len(idx), chunk):
-        Ac = A0[idx[s:s + chunk]].astype(np.float64)
-        if n <= m:
-            Gs = (X[None, :, :] * Ac[:, None, :]) @ X.T
-        else:
-            Gs = model.khatri_rao_gram(Ac[:, None, :], X, gram=gram)  # (7) per neuron
-        out[s:s + chunk] = np.linalg.eigvalsh(Gs)[:, -1]
-    return out
-
-

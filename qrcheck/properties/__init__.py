@@ -178,7 +178,8 @@ class Checker(abc.ABC):
                exact: bool = True, lower: float | None = None, upper: float | None = None,
                witness: Mapping[str, Any] | None = None, details: Mapping[str, Any] | None = None,
                status: Status | None = None, threshold: float | None = None,
-               g: float | None = None, enclosure: Enclosure | None = None) -> PropertyResult:
+               g: float | None = None, enclosure: Enclosure | None = None,
+               witness_bound: float | None = None) -> PropertyResult:
         """Build the result: threshold C * L^p * g from the profile, status from CONTRACT rules.
 
         ``enclosure``: a rigorous [lower, upper] of an exact statistic (``qrcheck.enclosures``);
@@ -186,7 +187,9 @@ class Checker(abc.ABC):
         certified/violated only when the enclosure lies on one side of the threshold, else
         passed/undecided by the computed value. ``exact`` without an enclosure: a value computed
         without rounding. ``exact=False``: ``lower``/``upper`` are a proved bound and a witness's
-        rigorous value, ``statistic`` the computed best value."""
+        rigorous value, ``statistic`` the computed best value. ``witness_bound``: the witness's rigorous
+        value when the reported end is its float value (CONTRACT: (21), (30) report ``upper`` =
+        ``statistic``); ``violated`` then needs the rigorous value beyond the threshold."""
         g = self.g(ctx) if g is None else g
         C = p = None
         if enclosure is not None:
@@ -205,7 +208,10 @@ class Checker(abc.ABC):
                                       f"threshold {threshold:.4g} <= {lo:.4g}, the least the statistic can take"),
                            **dict(details or {})}
             elif enclosure is not None or not exact:
-                status = decide(self.sense, threshold, lower=lower, upper=upper, value=statistic)
+                lo, hi = lower, upper
+                if witness_bound is not None:
+                    lo, hi = (witness_bound, upper) if self.sense is Sense.LE else (lower, witness_bound)
+                status = decide(self.sense, threshold, lower=lo, upper=hi, value=statistic)
             else:
                 status = decide(self.sense, threshold, exact=statistic)
         return PropertyResult(eq=self.eq, name=self.name, status=status, sense=self.sense,

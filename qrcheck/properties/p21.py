@@ -175,7 +175,7 @@ class DualSigmaMin(Checker):
             J = [int(j) for j in np.sort(np.argsort(np.abs(q.X.T @ xi), kind="stable")[:n_s])]
             v = float(np.linalg.norm(q.X[:, J].T @ xi))
             details["budget_cut"] = budget.cut
-            return self.result(ctx, statistic=v, exact=False, lower=0.0, upper=max(xi_upper, v),
+            return self.result(ctx, statistic=v, exact=False, lower=0.0, upper=v, witness_bound=max(xi_upper, v),
                                method="exact: the bottom direction xi of X^T fails for every J "
                                       "(||(X^J)^T xi|| <= ||X^T xi||, rigorous)",
                                witness={"J": J, "xi": [float(x) for x in xi]},
@@ -193,7 +193,8 @@ class DualSigmaMin(Checker):
             v = math.sqrt(max(0.0, float(w[0])))
             details["budget_cut"] = budget.cut
             lo = float(math.sqrt(max(q.bounds.lambda_min_XXt_lower, 0.0)))
-            return self.result(ctx, statistic=v, exact=False, lower=min(lo, v), upper=max(xi_upper, v),
+            return self.result(ctx, statistic=v, exact=False, lower=min(lo, v), upper=v,
+                               witness_bound=max(xi_upper, v),
                                method="exact: J = [m]; enclosure: verified lambda_min(X X^T), ||X^T xi||",
                                witness={"J": list(range(m)), "xi": [float(x) for x in V[:, 0]]},
                                details=details)
@@ -207,7 +208,8 @@ class DualSigmaMin(Checker):
         details["witness_upper"] = w_up
         how = "every n*-subset" if found.exact else found.found_by
         lower = min(float(sigma_min_lower_bounds(q)[n_s]), found.value)
-        return self.result(ctx, statistic=found.value, exact=False, lower=lower, upper=max(w_up, found.value),
+        return self.result(ctx, statistic=found.value, exact=False, lower=lower, upper=found.value,
+                           witness_bound=max(w_up, found.value),
                            method=f"search ({how}); upper: the witness's rigorous ||(X^J)^T xi||; "
                                   "lower: verified lambda_min(XX^T) - max ||X^K||^2",
                            witness=witness, details=details)

@@ -130,7 +130,14 @@ def H_Gamma_error(H: RestrictedNTK, gbound: "E.ProductBound", AtA: np.ndarray) -
     return E.H_error(AtA, float(np.max(np.abs(H.gram))) if H.m else 0.0, gbound, 0.0, 0.0)
 
 
-def removal_lower_bounds(H: RestrictedNTK, gbound: "E.ProductBound") -> tuple[np.ndarray, "E.EigenBound"]:
+def removal_lower_bounds(H: RestrictedNTK, gbound: "E.ProductBound | None" = None) -> tuple[np.ndarray, float]:
+    """(proved lower ends for every S* = 0..|Gamma_0|, LAPACK's lambda_min(H_Gamma0)): see
+    :func:`removal_bounds`."""
+    lbs, e0 = removal_bounds(H, E.gram_bound(H.X) if gbound is None else gbound)
+    return lbs, e0.value
+
+
+def removal_bounds(H: RestrictedNTK, gbound: "E.ProductBound") -> tuple[np.ndarray, "E.EigenBound"]:
     """Proved lower ends for (30) at every S* = 0..|Gamma_0| (array) and the enclosure of
     lambda_min(H_Gamma0): H_Gamma = H_Gamma0 - sum_{removed} H_nu, so by Weyl lambda_min(H_Gamma) >=
     lambda_min(H_Gamma0) - (sum of the S* largest lambda_max(H_nu)); the first by a verified
@@ -223,7 +230,7 @@ class NTKFirstLayer(Checker):
         report(0.0)
         H = restricted_ntk(ctx)
         gb = b.gram_bound
-        lower_bounds, e0 = removal_lower_bounds(H, gb)
+        lower_bounds, e0 = removal_bounds(H, gb)
         lam0 = e0.value
         details["lambda_min_H_Gamma0"] = lam0
         if thr > 0:
@@ -240,8 +247,8 @@ class NTKFirstLayer(Checker):
         we = witness_enclosure(H, gb, found.removed)
         details["witness_upper"] = we.upper
         how = "every removal of S* neurons" if found.exact else found.found_by
-        return self.result(ctx, statistic=found.value, exact=False,
-                           lower=min(float(lower_bounds[S_s]), found.value), upper=max(we.upper, found.value),
+        return self.result(ctx, statistic=found.value, exact=False, witness_bound=max(we.upper, found.value),
+                           lower=min(float(lower_bounds[S_s]), found.value), upper=found.value,
                            witness=witness, details=details,
                            method=f"search ({how}); upper: verified bound of the witness; lower: Weyl, "
                                   "verified lambda_min(H_Gamma0) - sum of S* largest verified per-neuron lambda_max")
