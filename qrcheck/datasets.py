@@ -40,6 +40,8 @@ SUBSAMPLE_KEY = 16
 # the labels mode that takes y from the data set's targets
 DATASET_LABELS = "dataset"
 NORMALIZATION = "each data point (column of X) divided by its Euclidean norm"
+# ``file:PATH``: the points are the columns of an n x N .npy array (``sweep --X FILE``)
+FILE_PREFIX = "file:"
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,10 @@ class Dataset:
 
     def to_json(self, labels: str | None = None, S: int | None = None) -> dict:
         """The certificate's ``dataset`` record (no arrays: X and y are under ``inputs``)."""
-        d = {"name": self.name, "description": DATASETS[self.name][1], "package": self.package,
-             "version": self.version, "loader": f"sklearn.datasets.{DATASETS[self.name][0]}",
+        bundled = self.name in DATASETS
+        d = {"name": self.name, "description": DATASETS[self.name][1] if bundled else "columns of an array file",
+             "package": self.package, "version": self.version,
+             "loader": f"sklearn.datasets.{DATASETS[self.name][0]}" if bundled else "numpy.load",
              "n_points": self.n_points, "n": self.n, "m": self.m, "subsample": self.m < self.n_points,
              "subsample_stream": f"SeedSequence(seed, spawn_key=({SUBSAMPLE_KEY},))",
              "indices": [int(i) for i in self.indices], "center": self.center,
@@ -120,18 +124,46 @@ def subsample_indices(n_points: int, m: int | None, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n_points, size=int(m), replace=False))
 
 
+def is_file(name: str) -> bool:
+    """``name`` names a data file (``file:PATH`` or a path ending in ``.npy``), not a bundled set."""
+    return str(name).startswith(FILE_PREFIX) or str(name).endswith(".npy")
+
+
+def _file_data(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(points (N, n), targets (N,) zeros, sha256 of the file's array, path) of an n x N .npy file
+    whose columns are the points (as ``--X``)."""
+    from .draw import _load
+
+    path = name[len(FILE_PREFIX):] if name.startswith(FILE_PREFIX) else name
+    a = _load(path, "X")
+    if a.ndim != 2 or a.size == 0:
+        raise InputError(f"--X {path} must hold a non-empty 2-d array (n x points), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"--X {path} contains non-finite values")
+    import hashlib
+
+    digest = hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes()).hexdigest()
+    return a.T, np.zeros(a.shape[1]), digest, path
+
+
 def load(name: str, *, m: int | None = None, seed: int = 0, center: bool = False) -> Dataset:
-    """m points of the bundled data set ``name`` as X (n, m) on the unit sphere.
+    """m points of the bundled data set ``name`` (or of the n x N array file ``file:PATH``, whose
+    columns are the points) as X (n, m) on the unit sphere.
 
     Raises :class:`qrcheck.InputError` on an unknown name, scikit-learn missing, m larger than the
     data set, or a chosen point that is zero (after centring).
     """
-    if name not in DATASETS:
-        raise InputError(f"--dataset must be one of {', '.join(DATASETS)}, got {name!r}")
-    sklearn = _sklearn()
-    bunch = getattr(sklearn.datasets, DATASETS[name][0])()
-    data = np.asarray(bunch.data, dtype=np.float64)
-    target = np.asarray(bunch.target, dtype=np.float64)
+    if is_file(name):
+        data, target, digest, path = _file_data(str(name))
+        package, version = f"file {path}", f"sha256 {digest}"
+    elif name not in DATASETS:
+        raise InputError(f"--dataset must be one of {', '.join(DATASETS)} (or file:X.npy), got {name!r}")
+    else:
+        sklearn = _sklearn()
+        bunch = getattr(sklearn.datasets, DATASETS[name][0])()
+        data = np.asarray(bunch.data, dtype=np.float64)
+        target = np.asarray(bunch.target, dtype=np.float64)
+        package, version = "scikit-learn", sklearn.__version__
     idx = subsample_indices(data.shape[0], m, seed)
     X = data[idx].T.copy()
     if center:
@@ -142,7 +174,7 @@ def load(name: str, *, m: int | None = None, seed: int = 0, center: bool = False
         raise InputError(f"--dataset {name}: point {int(idx[bad])} is zero{' after centring' if center else ''}; "
                          "it has no direction on the unit sphere")
     X /= norms
-    return Dataset(name, X, target[idx], idx, int(data.shape[0]), "scikit-learn", sklearn.__version__, bool(center))
+    return Dataset(str(name), X, target[idx], idx, int(data.shape[0]), package, version, bool(center))
 
 
 def dataset_labels(targets: np.ndarray, S: int) -> np.ndarray:
@@ -174,6 +206,8 @@ def dataset_draw(name: str, *, S: int, m: int | None = None, seed: int = 0, z_di
     W0 = _draw.sample_W0(rng["W0"], S, ds.n)
     z0 = _draw.sample_z0(rng["z0"], S, z_dist)
     if labels == DATASET_LABELS:
+        if is_file(name):
+            raise InputError("--labels dataset needs a bundled data set (an array file has no targets)")
         y = dataset_labels(ds.targets, S)
     else:
         y = _draw.labels_from(labels, rng["y"], ds.X, W0, z0)
