@@ -427,6 +427,8 @@ class Verdict:
             text = "pass: every required property holds; gradient descent not run"
         else:
             text = f"pass: every required property holds; gradient descent converged in T = {gd.T} steps"
+            if gd.T == 0:   # --tol at or above the initial error: nothing was descended
+                text += ": ||e_0|| < tol"
         if not case.theorem_applies:
             why = [w for w, bad in (("rates outside (15)", not case.rates_ok),
                                     ("m > o~(S)", not case.condition("m_S").holds),
