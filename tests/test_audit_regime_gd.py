@@ -189,3 +189,14 @@ def test_hostile_gd_values_are_mismatches_not_crashes(honest, key, value):
     bad["gd"][key] = value
     led = _audit(bad, arrays)
     assert led.exit_code in (1, 3) and (led.mismatches or led.cannots)
+
+
+def test_mutated_case_choice_in_verify_is_caught(monkeypatch):
+    import qrcheck.regime as R
+    import qrcheck.verify as V
+
+    monkeypatch.setattr(V, "required_properties",
+                        lambda require, case, eqs, violated=frozenset(): R.case_requirements("18"))
+    cert, arrays, _ = _run(n=20, S=40, m=10, force=True)       # case (16), but gated as (18)
+    led = _audit(cert, arrays)
+    assert "required" in _paths(led)

@@ -179,3 +179,14 @@ def test_thresholds_that_can_never_bind_are_vacuous(tmp_path):
     for eq in ("22", "23", "26", "27", "29"):
         assert ex[eq].vacuous and cert["properties"][eq]["status"] == "vacuous", eq
     assert _differences(cert, arrays) == []
+
+
+def test_mutated_scale_g_in_verify_is_caught(monkeypatch):
+    import qrcheck.properties.p27 as p27
+
+    cls = type(p27.CHECKER)
+    real = cls.g
+    monkeypatch.setattr(cls, "g", lambda self, ctx: 1.5 * real(self, ctx))   # (27)'s S^1/2 scaled
+    cert, arrays = _run(profile="paper", n=20, S=40, m=10)
+    bad = {(eq, what) for eq, what, *_ in _differences(cert, arrays)}
+    assert ("27", "threshold") in bad and ("27", "g") in bad
