@@ -92,9 +92,10 @@ def test_spoofed_builtin_profile_is_audited_as_the_builtin():
     prof["source"] = "weak.toml"
     prof["threshold"]["26"] = {"C": 100.0, "p": 1}
     prof["zeta0_min"] = {"C": 1e-9, "p": 0}
+    prof["kernel_floor"] = 10.0
     keys = {k for k, _, _ in th.profile_mismatches(bad)}
     assert {"provenance.profile.threshold.26", "provenance.profile.zeta0_min",
-            "provenance.profile.source"} <= keys
+            "provenance.profile.source", "provenance.profile.kernel_floor"} <= keys
     got = {eq: e.threshold for eq, e in th.expected(bad, arrays, _enclosures(bad)).items()}
     assert got == want                       # the built-in's constants, not the listed ones
     # renamed in parameters only: still the built-in (name of either place)
@@ -105,7 +106,7 @@ def test_spoofed_builtin_profile_is_audited_as_the_builtin():
 
 def test_custom_toml_profiles_recomputed_from_their_constants(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('name = "mine"\nbase = "paper"\n[threshold."19"]\nC = 0.5\np = 0.5\n'
+    f.write_text('name = "mine"\nbase = "paper"\nkernel_floor = 0.05\n[threshold."19"]\nC = 0.5\np = 0.5\n'
                  '[threshold."26"]\nC = 3.0\np = 0\n')
     cert, arrays = _run(profile=str(f), n=20, S=40, m=10)
     assert cert["provenance"]["profile"]["name"] == "mine"

@@ -207,6 +207,11 @@ def profile_table(cert: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:
     if not 0 < frac <= 1:
         raise ProfileError("profile gamma0_fraction must be in (0, 1]")
     out["gamma0_fraction"] = frac
+    if "kernel_floor" in tables["paper"]:
+        kf = _num(prof.get("kernel_floor", KAPPA0), "kernel_floor")
+        if not kf > 0:
+            raise ProfileError("profile kernel_floor must be > 0")
+        out["kernel_floor"] = kf
     delta = prof.get("delta")
     uses_tail = any(e[0] == "tail" for e in [*out["threshold"].values(), out["n_star"], out["S_star"]])
     if uses_tail:
@@ -253,6 +258,8 @@ def profile_mismatches(cert: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     for k in ("gamma0_fraction", "delta", "delta_split"):
         if not _same(prof.get(k), table[k]):
             out.append((f"provenance.profile.{k}", prof.get(k), table[k]))
+    if "kernel_floor" in table and not _same(prof.get("kernel_floor", table["kernel_floor"]), table["kernel_floor"]):
+        out.append(("provenance.profile.kernel_floor", prof.get("kernel_floor"), table["kernel_floor"]))
     if prof.get("source", "built-in") != "built-in":
         out.append(("provenance.profile.source", prof.get("source"), "built-in"))
     return out
