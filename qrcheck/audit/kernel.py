@@ -309,6 +309,8 @@ def _gating_and_verdict(cert: dict, led: Ledger, statuses: Mapping[str, str], re
         core = "pass: every required property holds; gradient descent not run"
     else:
         core = f"pass: every required property holds; gradient descent converged in T = {T} steps"
+        if T == 0:
+            core += ": ||e_0|| < tol"
     led.check("verdict (pass/fail)", verdict.split(":", 1)[0] + ":", core.split(":", 1)[0] + ":")
     counts = {s: sum(1 for e in required if statuses.get(e) == s) for s in
               ("certified", "passed", "undecided", "vacuous", "not_applicable", "violated")}
@@ -322,8 +324,20 @@ def _gating_and_verdict(cert: dict, led: Ledger, statuses: Mapping[str, str], re
     suffix = _outside_suffix(cert)
     if suffix is not None:
         core += suffix
-    claimed_core = re.sub(r"\s*\((?:[#,;: ]|and|of|required|properties)*\)", "", rest) if "#" in rest else rest
+    claimed_core = strip_counts(rest)
     led.check("verdict", claimed_core, core, why="the verdict text re-derived from the audited statuses, GD and regime")
+
+
+_COUNT_GROUP = re.compile(r"\s*\((?:\s*(?:#|and|of|the|required|propert(?:y|ies)|[,;:]))*\s*\)")
+_COUNT_RUN = re.compile(r"[;,:]?\s*#(?:\s*(?:[,;]|and)\s*#)*")
+
+
+def strip_counts(text: str) -> str:
+    """The verdict text without its status counts (each already replaced by ``#``): a parenthesised
+    group of counts, or a run of them, is removed, so the rest can be compared word for word."""
+    if "#" not in text:
+        return text
+    return _COUNT_RUN.sub("", _COUNT_GROUP.sub("", text))
 
 
 def _outside_suffix(cert: dict) -> str | None:
