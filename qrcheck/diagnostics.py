@@ -45,6 +45,8 @@ def _extremes_H0(q: Quantities) -> tuple[float, float, str]:
     """(lambda_min, lambda_max, method) of H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0."""
     if q.m <= spectral.EIGVALSH_M_MAX:
         H0 = model.khatri_rao_gram(q.A0, q.X, q.z0 ** 2, gram=q.gram)
+        if not np.isfinite(H0).all():   # overflowed: no computable spectrum
+            return math.nan, math.nan, "dense"
         ev = np.linalg.eigvalsh(H0)
         return float(ev[0]), float(ev[-1]), "dense"
     lo = spectral.lambda_min_H(q.X, q.z0, q.A0)
@@ -55,7 +57,10 @@ def _extremes_H0(q: Quantities) -> tuple[float, float, str]:
 def _extremes_G0(q: Quantities) -> tuple[float, float, str]:
     """(lambda_min, lambda_max, method) of G0 = F0^T F0; lambda_max(G0) = ||F0||^2."""
     if q.m <= spectral.EIGVALSH_M_MAX:
-        ev = np.linalg.eigvalsh(model.G_matrix(q.F0))
+        G0 = model.G_matrix(q.F0)
+        if not np.isfinite(G0).all():   # overflowed: no computable spectrum
+            return math.nan, math.nan, "dense"
+        ev = np.linalg.eigvalsh(G0)
         return float(ev[0]), float(ev[-1]), "dense"
     lo = spectral.lambda_min_G(q.F0)
     return float(lo.value), float(np.linalg.norm(q.F0, 2) ** 2), f"{lo.method}/svd"
@@ -69,7 +74,9 @@ def predicted_steps(eta: float, lam_min: float, lam_max: float, e0: float | None
     x = eta * lam_min
     if x >= 1:
         return 1
-    return int(math.ceil(math.log(e0 / tol) / -math.log1p(-x)))
+    rate = -math.log1p(-x)
+    steps = math.log(e0 / tol) / rate if rate > 0 else math.inf
+    return int(math.ceil(steps)) if math.isfinite(steps) else None   # overflowed e_0: no prediction
 
 
 def _layer(eta: float, lam_min: float, lam_max: float, method: str, e0: float | None, tol: float | None,
