@@ -245,8 +245,9 @@ def _check_record(gd: Mapping[str, Any], pr: Mapping[str, Any], ledger: Any,
     if not _is_int(T) or T < 0:
         ledger.fail("gd.T", T, "an integer >= 0")
         return None
-    ledger.vouch("gd.T") if T <= pr["max_steps"] else ledger.fail(
-        "gd.T", T, f"<= parameters.max_steps = {pr['max_steps']}")
+    if T > pr["max_steps"]:
+        ledger.fail("gd.T", T, f"<= parameters.max_steps = {pr['max_steps']}")
+    ledger.vouch("gd.T")
     status = gd.get("status")
     if status not in STATUSES:
         ledger.fail("gd.status", status, " | ".join(STATUSES))
@@ -370,7 +371,8 @@ def _check_record(gd: Mapping[str, Any], pr: Mapping[str, Any], ledger: Any,
         ledger.fail("gd.checkpoints", f"{len(cps) if isinstance(cps, list) else cps} checkpoints",
                     f"t = 0, {te}, ... <= T" if te else "none (track_every = 0)")
     else:
-        ledger.vouch("gd.checkpoints") if not cps else None
+        if not cps:
+            ledger.vouch("gd.checkpoints")
         for i, c in enumerate(cps if (exact is not None or f32 is not None) else []):
             t = c["t"]
             if exact is not None and t in exact:
