@@ -446,6 +446,8 @@ def check_gd(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None, l
     with ledger.guard("gd"):
         _check_record(gd, pr, ledger, n_star)
     if not replay:
+        ledger.note("gd: checked for internal consistency (stop rules, trajectories, D, degrees); its "
+                    "numbers were not replayed (--replay-gd re-derives them)")
         return
     if arrays is None:
         ledger.cannot("gd", "--replay-gd needs the arrays", "give the arrays (or the seed's) to the audit")
