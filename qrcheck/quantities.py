@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import enclosures, kernels, model, search
+from . import enclosures, kernels, model, search, spectral
 from .draw import Draw
 
 
@@ -108,12 +108,12 @@ class Quantities:
     @cached_property
     def lambda_min_Hw(self) -> float:
         """delta = lambda_min(H^w(X)) (Appendix C)."""
-        return model.lambda_min(kernels.H_w(self.X))
+        return spectral.lambda_min_dense(kernels.H_w(self.X)).value  # eigvalsh for m <= 1000
 
     @cached_property
     def lambda_min_Hz(self) -> float:
         """lambda_min(H^z(X)) (Appendix C)."""
-        return model.lambda_min(kernels.H_z(self.X))
+        return spectral.lambda_min_dense(kernels.H_z(self.X)).value
 
     @cached_property
     def G0(self) -> np.ndarray:
@@ -123,7 +123,7 @@ class Quantities:
     @cached_property
     def lambda_min_G0(self) -> float:
         """lambda_min(G0), G0 = F0^T F0 (m, m)."""
-        return model.lambda_min(self.G0)
+        return spectral.lambda_min_dense(self.G0, rank=self.S).value  # exactly 0 for m > max(S, 1000)
 
     @cached_property
     def K0(self) -> np.ndarray:
@@ -140,7 +140,7 @@ class Quantities:
     @cached_property
     def lambda_min_H0(self) -> float:
         """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (identity (7))."""
-        return model.lambda_min(self.H0)
+        return spectral.lambda_min_dense(self.H0, rank=self.S * self.n).value
 
     # ---- rigorous enclosures -------------------------------------------------------------------
     @cached_property

@@ -75,6 +75,9 @@ class Extreme:
                 "converged": self.converged}
 
 
+_RANK_ZERO = Extreme(0.0, lower=0.0, upper=0.0, method="rank", lower_kind="verified", upper_kind="verified")
+
+
 def _linear_operator(matvec, m: int):
     from scipy.sparse.linalg import LinearOperator
 
@@ -157,12 +160,16 @@ def _shift_invert_min(M: np.ndarray) -> Extreme | None:
                    lower_kind=kind, upper_kind="verified", matvecs=count[0] + 1)
 
 
-def lambda_min_dense(M: np.ndarray) -> Extreme:
+def lambda_min_dense(M: np.ndarray, rank: int | None = None) -> Extreme:
     """Smallest eigenvalue of a formed symmetric (m, m) matrix: ``eigvalsh`` up to EIGVALSH_M_MAX,
-    then shift-invert (positive definite M) or Lanczos."""
+    then 0 exactly when M is positive semidefinite with ``rank`` < m (a Gram matrix of fewer than m
+    vectors: G0 = F0^T F0 has rank <= S, H0 rank <= S n), else shift-invert (positive definite M)
+    or Lanczos."""
     m = M.shape[0]
     if m <= EIGVALSH_M_MAX:
         return Extreme(model.lambda_min(M))
+    if rank is not None and rank < m:
+        return _RANK_ZERO
     out = _shift_invert_min(M)
     return out if out is not None else _lanczos(lambda v: M @ v, m, "SA")
 
@@ -188,8 +195,7 @@ def _khatri_rao_extreme(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None
     S, m = A.shape
     n = X.shape[0]
     if which == "min" and m > S * n:
-        return Extreme(0.0, lower=0.0, upper=0.0, method="rank", lower_kind="verified",
-                       upper_kind="verified")
+        return _RANK_ZERO
     if m <= dense_limit:
         M = model.khatri_rao_gram(A, X, weights)
         return lambda_min_dense(M) if which == "min" else lambda_max_dense(M)
@@ -209,8 +215,7 @@ def lambda_min_H(X: np.ndarray, z: np.ndarray | None, A: np.ndarray, *,
 def lambda_max_khatri_rao(A: np.ndarray, X: np.ndarray, *, dense_limit: int = DENSE_M_LIMIT) -> Extreme:
     """lambda_max((A^T A) o (X^T X)) = ||A * X||^2 (identity (7)), A (S, m) real, X (n, m)."""
     if not np.any(A):
-        return Extreme(0.0, lower=0.0, upper=0.0, method="rank", lower_kind="verified",
-                       upper_kind="verified")
+        return _RANK_ZERO
     return _khatri_rao_extreme(A, X, None, "max", dense_limit)
 
 
@@ -220,8 +225,7 @@ def lambda_min_G(F: np.ndarray, *, dense_limit: int = DENSE_M_LIMIT) -> Extreme:
     if m <= EIGVALSH_M_MAX:
         return Extreme(model.lambda_min(model.G_matrix(F)))
     if m > S:
-        return Extreme(0.0, lower=0.0, upper=0.0, method="rank", lower_kind="verified",
-                       upper_kind="verified")
+        return _RANK_ZERO
     if m <= dense_limit:
         return lambda_min_dense(model.G_matrix(F))
     return _lanczos(lambda v: F.T @ (F @ v), m, "SA")
