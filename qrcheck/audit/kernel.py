@@ -256,7 +256,12 @@ def _properties(cert: dict, arrays: Mapping[str, Any], led: Ledger, version: int
         led.fail("provenance.profile", "(this profile)", "(not auditable)", str(exc))
         return {}, {}
     stage("re-deriving (19)-(30)")
-    return PropertyAudit(cert, q, exp, encl, led, version).run(), exp
+    statuses = PropertyAudit(cert, q, exp, encl, led, version).run()
+    from . import diag
+
+    with led.guard("diagnostics"):
+        diag.check(cert, q, arrays.get("y"), led)
+    return statuses, exp
 
 
 def _regime_and_required(cert: dict, led: Ledger, statuses: Mapping[str, str], arrays: Any) -> Any:

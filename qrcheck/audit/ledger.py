@@ -108,7 +108,7 @@ NOT_VOUCHED: dict[str, str] = {
     "properties.*.details.restarts*": "how much the untrusted search examined",
     "properties.*.details.note*": "free text",
     "verdict_note*": "free text",
-    "gd.peak_rss_bytes": "memory use depends on the machine",
+    "*peak_rss*": "memory use depends on the machine",
     "gd.spectral.*.matvecs": "how the untrusted eigensolver worked (the values it found are checked)",
     "gd.spectral.*.method": "how the untrusted eigensolver worked",
     "gd.spectral.*.converged": "how the untrusted eigensolver worked",
@@ -124,6 +124,10 @@ NOT_VOUCHED: dict[str, str] = {
     "properties.25.details.recomputed_exactly": "the untrusted side's refinement bookkeeping",
     "properties.29.details.G0_error": "the untrusted side's own error bound (its enclosure lower/upper is checked)",
     "properties.*.details.*_rule": "free text (the rule in words)",
+    "diagnostics.notes*": "advice in words (issue 14)",
+    "diagnostics.gd_stop.words": "advice in words (issue 14)",
+    "diagnostics.gd_stop.suggested_*": "advice: a rate to try after an early stop",
+    "diagnostics.*.method": "how the untrusted eigensolver worked",
     "notes*": "free text",
 }
 

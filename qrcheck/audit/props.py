@@ -551,7 +551,7 @@ class PropertyAudit:
             led.check(join(base, "details", "Gamma0_size"), d["Gamma0_size"], int(G0.size))
         if "reference_n2S_over_n2_plus_m" in d:
             led.check(join(base, "details", "reference_n2S_over_n2_plus_m"), d["reference_n2S_over_n2_plus_m"],
-                      q.n ** 2 * q.S / (q.n ** 2 + q.m))
+                      q.n ** 2 * (q.S if self.version < 2 else G0.size) / (q.n ** 2 + q.m))
         if S_star > G0.size:
             led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
             return "vacuous"

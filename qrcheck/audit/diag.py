@@ -1,0 +1,127 @@
+"""The certificate's ``diagnostics`` section (issue 14: kernel spectra and advice), re-derived densely
+from the verified arrays where it states facts.
+
+Facts re-derived (floats within :data:`RTOL_DIAG`): the size, rank (singular values above
+``||X|| max(n, m) eps``), spectral and Frobenius norms and ``sigma_min(X^T)`` of X; lambda_min of the
+limit kernels H^w, H^z (Appendix C); for H0 (and G0 when eta_z > 0) lambda_min, lambda_max (when the
+record says they were computed densely), the condition number, the stable step ``2 / lambda_max``,
+whether the rate exceeds it, the suggested rate ``1 / lambda_max`` and the linearisation's predicted
+steps ``ceil(ln(||e_0|| / tol) / -ln(1 - eta lambda_min))`` (within one step); ``||e_0||``, the
+stability load ``eta_w lambda_max(H0) + eta_z lambda_max(G0)`` and ``stable`` (load <= 2); and
+``gd_stop.kind``/``T`` against the GD record. The sentences (``notes``, ``words``) and the rates an
+early stop suggests are advice, not claims (not vouched).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.linalg
+
+from .ledger import MISSING, Ledger, join
+from .stats import Quantities
+
+RTOL_DIAG = 1e-6  # diagnostics may come from an iterative eigensolver
+
+
+def _predicted(eta: float, lo: float, hi: float, e0: float | None, tol: float | None) -> int | None:
+    if not (e0 and tol and e0 > tol and eta > 0 and lo > 0 and eta * hi <= 2):
+        return None
+    x = eta * lo
+    if x >= 1:
+        return 1
+    steps = math.log(e0 / tol) / -math.log1p(-x)
+    return int(math.ceil(steps)) if math.isfinite(steps) else None
+
+
+def _layer(led: Ledger, path: str, d: Any, M: np.ndarray, eta: float, e0: float | None, tol: float,
+           flag: str) -> float | None:
+    if not isinstance(d, Mapping):
+        led.fail(path, d, "an object")
+        return None
+    if "flag" in d:
+        led.check(join(path, "flag"), d["flag"], flag)
+    w = scipy.linalg.eigvalsh(M)
+    lo, hi = float(w[0]), float(w[-1])
+    if d.get("method") == "dense":
+        led.check(join(path, "lambda_min"), d.get("lambda_min", MISSING), lo, rtol=RTOL_DIAG, atol=1e-12 * hi)
+        led.check(join(path, "lambda_max"), d.get("lambda_max", MISSING), hi, rtol=RTOL_DIAG)
+    lo_c, hi_c = d.get("lambda_min"), d.get("lambda_max")
+    led.check(join(path, "eta"), d.get("eta", MISSING), eta)
+    if isinstance(hi_c, (int, float)) and not isinstance(hi_c, bool) and hi_c > 0:
+        stable = 2.0 / hi_c
+        led.check(join(path, "stable_step"), d.get("stable_step", MISSING), stable)
+        led.check(join(path, "exceeds_stable_step"), d.get("exceeds_stable_step", MISSING), bool(eta > stable))
+        led.check(join(path, "suggested_eta"), d.get("suggested_eta", MISSING), 1.0 / hi_c)
+        if isinstance(lo_c, (int, float)) and not isinstance(lo_c, bool):
+            if "condition" in d:
+                led.check(join(path, "condition"), d["condition"], hi_c / lo_c if lo_c > 0 else None)
+            for key, rate in (("predicted_steps", eta), ("predicted_steps_at_suggested", 1.0 / hi_c)):
+                if key in d:
+                    mine = _predicted(rate, lo, hi, e0, tol)
+                    c = d[key]
+                    ok = (c is None and mine is None) or (isinstance(c, int) and mine is not None and abs(c - mine) <= 1)
+                    led.check(join(path, key), c, c if ok else mine)
+    return hi
+
+
+def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Ledger) -> None:
+    """Re-derive ``cert["diagnostics"]`` into ``led`` (module docstring)."""
+    d = cert.get("diagnostics")
+    if not isinstance(d, Mapping):
+        return
+    p = cert["parameters"]
+    eta_w, eta_z, tol = float(p["eta_w"]), float(p["eta_z"]), float(p["tol"])
+    X = q.X
+    n, m = X.shape
+    sv = np.linalg.svd(X, compute_uv=False)
+    x = d.get("X")
+    if isinstance(x, Mapping):
+        base = "diagnostics.X"
+        norm = float(sv[0])
+        tol_r = norm * max(n, m) * np.finfo(np.float64).eps
+        rank = int(np.sum(sv > tol_r))
+        want = {"n": n, "m": m, "norm": norm, "frobenius": float(np.linalg.norm(X)), "rank": rank,
+                "full_rank": rank == min(n, m), "rank_tol": tol_r,
+                "sigma_min": 0.0 if n > m else float(sv[-1])}
+        for k, v in want.items():
+            if k in x:
+                led.check(join(base, k), x[k], v, rtol=RTOL_DIAG, atol=1e-12 if k == "sigma_min" else 0.0)
+        if "lambda_min_Hw" in x or "lambda_min_Hz" in x:
+            from .thresholds import limit_kernels
+
+            Hw, Hz = limit_kernels(X)
+            for k, K in (("lambda_min_Hw", Hw), ("lambda_min_Hz", Hz)):
+                if k in x:
+                    led.check(join(base, k), x[k], float(scipy.linalg.eigvalsh(K)[0]), rtol=RTOL_DIAG)
+    e0 = None
+    if y is not None:
+        e0 = float(np.linalg.norm(q.f0[0] - y))
+        led.check("diagnostics.initial_error", d.get("initial_error", MISSING), e0, rtol=RTOL_DIAG)
+    hiH = _layer(led, "diagnostics.H0", d.get("H0"), q.H(weights=q.z0 ** 2)[0], eta_w, e0, tol, "--eta-w") \
+        if "H0" in d else None
+    hiG = None
+    if eta_z > 0:
+        F = q.F0[0]
+        hiG = _layer(led, "diagnostics.G0", d.get("G0"), F.T @ F, eta_z, e0, tol, "--eta-z")
+    elif "G0" in d:
+        led.check("diagnostics.G0", d["G0"], None)
+    if hiH is not None and "stability_load" in d:
+        cH = (d.get("H0") or {}).get("lambda_max") or 0.0
+        cG = (d.get("G0") or {}).get("lambda_max") if isinstance(d.get("G0"), Mapping) else 0.0
+        load = eta_w * cH + eta_z * (cG or 0.0)
+        led.check("diagnostics.stability_load", d["stability_load"], load)
+        if "stable" in d:
+            led.check("diagnostics.stable", d["stable"], bool(load <= 2.0))
+    stop = d.get("gd_stop")
+    gd = cert.get("gd") or {}
+    if stop is None:
+        led.check("diagnostics.gd_stop", stop, None if not gd.get("ran") else "a record of why GD stopped")
+    elif isinstance(stop, Mapping):
+        kinds = {"converged": ("converged",), "max_steps": ("max_steps",), "diverged": ("safety_valve", "non_finite")}
+        kind = stop.get("kind")
+        led.check("diagnostics.gd_stop.kind", kind, kind if kind in kinds.get(str(gd.get("status")), ()) else
+                  "/".join(kinds.get(str(gd.get("status")), ("(none)",))))
+        led.check("diagnostics.gd_stop.T", stop.get("T", MISSING), gd.get("T"))
