@@ -191,3 +191,19 @@ def test_mutated_scale_g_in_verify_is_caught(monkeypatch):
     cert, arrays = _run(profile="paper", n=20, S=40, m=10)
     bad = {(eq, what) for eq, what, *_ in _differences(cert, arrays)}
     assert ("27", "threshold") in bad and ("27", "g") in bad
+
+
+@pytest.mark.parametrize("profile", ["paper", "sharp"])
+def test_degenerate_foreign_data_keeps_the_floor(profile, foreign_arrays):
+    arr, paths = foreign_arrays(7, 20, 200, 12, z0="gaussian")
+    X = arr["X"]
+    X[:, 1] = X[:, 0] + 1e-7 * np.arange(20) / 20           # two nearly identical data points
+    X[:, 1] /= np.linalg.norm(X[:, 1])
+    np.save(paths["X"], X)
+    cert, arrays = _run(profile=profile, n=None, S=None, m=None, X=str(paths["X"]), W0=str(paths["W0"]),
+                        z0=str(paths["z0"]))
+    assert _differences(cert, arrays) == []
+    ex = th.expected(cert, arrays, _enclosures(cert))
+    if th.formulas_version(cert) >= 2:
+        assert ex["29"].extras["beta_z"] < ex["29"].extras["kappa0"]          # the bar rests on kappa_0
+        assert ex["29"].threshold == pytest.approx(0.5 * 200 * ex["29"].extras["kappa0"], rel=1e-12)
