@@ -143,6 +143,7 @@ def verify(
     embed_arrays: Annotated[bool, typer.Option("--embed-arrays", help="Also write X, W0, z0, y to CERT.arrays.npz beside --out (digest recorded), so audit needs no regeneration.")] = False,
     track_every: Annotated[int, typer.Option("--track-every", help="Record lambda_min(H_t) every k steps of GD (0: never).")] = 0,
     export_graph: Annotated[Optional[Path], typer.Option("--export-graph", help="Write the activation-change set D as a bipartite GraphML graph (needs networkx).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 unless every required property is certified.")] = False,
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
     from .draw import DEFAULT_M, DEFAULT_N, DEFAULT_S, check_sizes
@@ -167,6 +168,7 @@ def verify(
                        z0=None if z0 is None else str(z0), y=None if y is None else str(y),
                        z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w, eta_z=eta_z, tol=tol,
                        max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
+                       strict=strict,
                        track_every=track_every, effort=search_effort)
     try:
         targets = _check_outputs(out_path, export_graph, embed_arrays,
@@ -240,6 +242,10 @@ def verify(
         else:
             out.print(f"activation-change graph D (|D| = {outcome.gd.D}) written to {export_graph}",
                       highlight=False)
+    if strict and outcome.certificate.exit_code == 0 and outcome.not_certified:
+        err.print("--strict: required properties not certified: "
+                  + ", ".join(f"({e}) {outcome.certificate.properties[e].status.value}" for e in outcome.not_certified),
+                  highlight=False, markup=False)
     raise typer.Exit(outcome.exit_code)
 
 

@@ -52,6 +52,7 @@ class VerifyConfig:
     track_every: int = 0
     normalize: bool = False
     effort: Effort = field(default_factory=Effort)
+    strict: bool = False  # --strict: exit 1 unless every required property is certified (CONTRACT)
 
     def parameters(self, draw: Draw | None = None, profile_name: str | None = None) -> Parameters:
         """The run's :class:`Parameters`: sizes, seed, z_dist, labels and ``normalized`` from
@@ -94,6 +95,7 @@ class VerifyOutcome:
     case: Case
     gd: GDResult | None
     draw: Draw | None = None
+    strict: bool = False
 
     @property
     def results(self) -> tuple[PropertyResult, ...]:
@@ -105,8 +107,17 @@ class VerifyOutcome:
         return self.certificate.required
 
     @property
+    def not_certified(self) -> tuple[str, ...]:
+        """The required properties whose status is not ``certified`` (what ``--strict`` refuses)."""
+        c = self.certificate
+        return tuple(e for e in c.required if c.properties[e].status is not Status.CERTIFIED)
+
+    @property
     def exit_code(self) -> int:
-        return self.certificate.exit_code
+        """The certificate's exit code; with ``--strict`` also 1 unless every required property is
+        ``certified``."""
+        code = self.certificate.exit_code
+        return 1 if code == 0 and self.strict and self.not_certified else code
 
 
 def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> Provenance:
@@ -123,6 +134,13 @@ def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> P
                       command=list(command) if command is not None else list(sys.argv),
                       profile=profile.to_dict(), search_effort=effort.to_dict(),
                       random_stream=random_stream_fingerprint())
+
+
+def verdict_counts(results, required) -> dict[str, int] | None:
+    """status -> number among the required properties, for the verdict (None: nothing required)."""
+    if not required:
+        return None
+    return {s: sum(1 for r in results if r.eq in required and r.status.value == s) for s in Verdict.COUNTED}
 
 
 def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = None,
@@ -174,8 +192,8 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         required=tuple(required),
         regime=Regime.from_json(regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json()),
         gd=gd,
-        verdict=Verdict.decide(tuple(violated), gd, case),
+        verdict=Verdict.decide(tuple(violated), gd, case, verdict_counts(results, required)),
         provenance=provenance(command, profile, cfg.effort),
         data=draw.arrays(),
     )
-    return VerifyOutcome(cert, case, gd_result, draw)
+    return VerifyOutcome(cert, case, gd_result, draw, strict=cfg.strict)

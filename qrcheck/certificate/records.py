@@ -412,21 +412,37 @@ class Verdict:
     def __str__(self) -> str:
         return self.text
 
+    #: the order the verdict counts the required properties' statuses in (CONTRACT)
+    COUNTED = ("certified", "passed", "undecided", "vacuous", "not_applicable", "violated")
+
+    @staticmethod
+    def counts_text(counts: Mapping[str, int] | None) -> str:
+        """" (6 certified, 1 passed, 3 vacuous)": how the required properties hold, zero counts left
+        out; "" without counts (``--require none``)."""
+        if not counts:
+            return ""
+        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in Verdict.COUNTED if counts.get(s)]
+        return f" ({', '.join(parts)})" if parts else ""
+
     @classmethod
-    def decide(cls, violated: tuple[str, ...], gd: GDRecord, case) -> "Verdict":
+    def decide(cls, violated: tuple[str, ...], gd: GDRecord, case,
+               counts: Mapping[str, int] | None = None) -> "Verdict":
         """The verdict of a run: ``violated`` the violated required properties, ``gd`` the GD phase,
-        ``case`` the :class:`qrcheck.regime.Case` (a note is added when Theorem 2.3 does not apply)."""
+        ``case`` the :class:`qrcheck.regime.Case` (a note is added when Theorem 2.3 does not apply),
+        ``counts`` status -> number among the required properties (CONTRACT: a pass that rests on
+        vacuous checks says so), written right after the first clause."""
         plural = "y" if len(violated) == 1 else "ies"
+        ct = cls.counts_text(counts)
         if violated:
-            text = f"fail: required propert{plural} violated " + ", ".join(f"({e})" for e in violated)
+            text = f"fail: required propert{plural} violated " + ", ".join(f"({e})" for e in violated) + ct
             if gd.ran:
                 text += f"; gradient descent (forced) {gd.status}"
         elif gd.ran and not gd.converged:
-            text = f"fail: gradient descent {gd.status} after T = {gd.T} steps"
+            text = f"fail: gradient descent {gd.status} after T = {gd.T} steps" + ct
         elif not gd.ran:
-            text = "pass: every required property holds; gradient descent not run"
+            text = f"pass: every required property holds{ct}; gradient descent not run"
         else:
-            text = f"pass: every required property holds; gradient descent converged in T = {gd.T} steps"
+            text = f"pass: every required property holds{ct}; gradient descent converged in T = {gd.T} steps"
             if gd.T == 0:   # --tol at or above the initial error: nothing was descended
                 text += ": ||e_0|| < tol"
         if not case.theorem_applies:
