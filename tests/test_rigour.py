@@ -182,3 +182,17 @@ def test_random_draw_enclosures_are_tight_and_decisive():
         assert r.lower <= r.statistic <= r.upper, eq
         assert r.upper - r.lower <= 1e-8 * max(1.0, abs(v)), eq  # tight
     assert not any(r.status is Status.UNDECIDED for r in rep)
+
+
+# ---- item 8: verdict counts and --strict -----------------------------------------------------------
+def test_verdict_counts_and_strict():
+    from qrcheck.verify import VerifyConfig, verify
+
+    out = verify(VerifyConfig(n=30, S=60, m=10, profile="sharp", no_gd=True))
+    cert = out.certificate
+    req = cert.required
+    counts = {s: sum(1 for e in req if cert.properties[e].status.value == s) for s in ("certified", "vacuous")}
+    assert f"{counts['certified']} certified" in str(cert.verdict) and f"{counts['vacuous']} vacuous" in str(cert.verdict)
+    assert str(cert.verdict).startswith("pass:") and out.exit_code == 0
+    strict = verify(VerifyConfig(n=30, S=60, m=10, profile="sharp", no_gd=True, strict=True))
+    assert strict.not_certified == ("21",) and strict.exit_code == 1  # (21) vacuous: not certified
