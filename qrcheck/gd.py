@@ -194,6 +194,18 @@ def peak_rss_bytes() -> int | None:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
+def error_norm(e: np.ndarray) -> float:
+    """||e||: ``sqrt(e @ e)``, rescaled by max |e_j| when the sum of squares overflows but the norm
+    does not (an e of entries near 1e200); inf or NaN only when e itself is not finite."""
+    r = math.sqrt(e @ e)
+    if math.isfinite(r):
+        return r
+    s = float(np.max(np.abs(e)))
+    if not (math.isfinite(s) and s > 0):
+        return s
+    return s * math.sqrt((e / s) @ (e / s))
+
+
 def _check_inputs(X, W0, z0, y, cfg: GDConfig) -> tuple[np.ndarray, ...]:
     X, W0, z0, y = (np.ascontiguousarray(a, dtype=np.float64) for a in (X, W0, z0, y))
     if X.ndim != 2 or W0.ndim != 2 or z0.ndim != 1 or y.ndim != 1:
@@ -358,7 +370,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     np.copyto(Af, A)
     singular_points = zeros
     singular_steps = [0] if zeros else []
-    err = float(math.sqrt(e @ e))
+    err = error_norm(e)
     errors = [err]
     step_flips: list[int] = []
     max_step_co_Gamma = steps_over_n_star = 0
@@ -405,7 +417,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
                 steps_over_n_star += 1
                 max_step_co_Gamma = max(max_step_co_Gamma, over)
             T += 1
-            prev, err = err, float(math.sqrt(e @ e))
+            prev, err = err, error_norm(e)
             errors.append(err)
             loop_seconds += time.perf_counter() - t0
             if cfg.track_every and T % cfg.track_every == 0:
@@ -413,7 +425,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
             if progress is not None and time.perf_counter() - last_report >= PROGRESS_INTERVAL:
                 progress(T, err)
                 last_report = time.perf_counter()
-            if not err <= prev:                         # safety valve (and NaN / inf)
+            if not err <= prev or not math.isfinite(err):   # safety valve; NaN / inf: overflowed
                 status = GDStatus.DIVERGED
                 break
     finally:
