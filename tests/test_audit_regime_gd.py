@@ -70,7 +70,8 @@ def test_classification_matches_verify(n, S, m, eta_w, eta_z):
 
 def _current_version():
     from qrcheck.certificate.io import SCHEMA_ID
-    return regime.VERSION_OF_SCHEMA.get(SCHEMA_ID, 2)
+    from qrcheck.audit.thresholds import VERSION_OF_SCHEMA
+    return VERSION_OF_SCHEMA.get(SCHEMA_ID, 2)
 
 
 def test_item7_case16_with_ratio17_needs_29():

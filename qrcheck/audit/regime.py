@@ -36,14 +36,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .thresholds import formulas_version
+
 BASE = ("20", "23", "25", "26", "27")
 USES = {"36": ("24", "28", "30"), "69": ("21", "22"), "37": ("29",)}
 CASES = ("16", "17", "18")
-VERSION_OF_SCHEMA = {"qrcheck.certificate/1": 1, "qrcheck.certificate/2": 2}
-
-
-def _version(cert: Mapping[str, Any]) -> int:
-    return VERSION_OF_SCHEMA.get(str(cert.get("schema")), 2)
 
 
 def _eq_key(eq: str) -> tuple:
@@ -398,7 +395,7 @@ def check(cert: Mapping[str, Any], ledger: Any, statuses: Mapping[str, str], *,
         recomputed from them (else taken from the GD record, which replay checks).
     Returns the required set (``--require`` from ``parameters.require``, default ``regime``).
     """
-    version = _version(cert)
+    version = formulas_version(cert)
     with ledger.guard("parameters"):
         reg = regime_of(cert)
     if "reg" not in locals():
