@@ -201,3 +201,15 @@ def test_mutated_case_choice_in_verify_is_caught(monkeypatch):
     cert, arrays, _ = _run(n=20, S=40, m=10, force=True)       # case (16), but gated as (18)
     led = _audit(cert, arrays)
     assert "required" in _paths(led)
+
+
+def test_schema1_certificate_regime_and_replay():
+    from pathlib import Path
+
+    from qrcheck.draw import make_draw
+
+    cert = json.loads((Path(__file__).parent / "data" / "schema1_small.json").read_text())
+    p = cert["parameters"]
+    d = make_draw(n=p["n"], S=p["S"], m=p["m"], seed=p["seed"], z_dist=p["z_dist"], labels=p["labels"])
+    led = _audit(cert, {"X": d.X, "W0": d.W0, "z0": d.z0, "y": d.y})
+    assert [str(m) for m in led.mismatches] == [] and led.cannots == []
