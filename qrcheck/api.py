@@ -350,19 +350,16 @@ def verify(X: Any = None, W0: Any = None, z0: Any = None, y: Any = None, *, n: i
         n, S, m = (100 if n is None else n), (500 if S is None else S), (300 if m is None else m)
     draw = make_draw(n=n, S=S, m=m, seed=seed, z_dist=o["z_dist"], labels=o["labels"],
                      normalize=o["normalize"], **arrays)
-    if o["paper_rates"] is not None:
-        from .rates import paper_rates
-        eta_w, eta_z = paper_rates(draw.S, draw.m, o["paper_rates"])
-    else:
-        eta_w = 1e-3 if o["eta_w"] is None else float(o["eta_w"])
-        eta_z = 0.0 if o["eta_z"] is None else float(o["eta_z"])
+    eta_w = 1e-3 if o["eta_w"] is None else float(o["eta_w"])  # paper_rates replaces them in verify
+    eta_z = 0.0 if o["eta_z"] is None else float(o["eta_z"])
     profile = o["profile"]
     _profile(profile)  # one-line error before any work
     cfg = VerifyConfig(n=draw.n, S=draw.S, m=draw.m, seed=int(seed), z_dist=o["z_dist"], labels=o["labels"],
                        profile=str(profile) if isinstance(profile, (str, Path)) else profile.name,
                        eta_w=eta_w, eta_z=eta_z, tol=float(o["tol"]), max_steps=int(o["max_steps"]),
                        no_gd=bool(o["no_gd"]), force=bool(o["force"]), require=o["require"],
-                       track_every=int(o["track_every"]), normalize=bool(o["normalize"]), effort=eff)
+                       track_every=int(o["track_every"]), normalize=bool(o["normalize"]), effort=eff,
+                       paper_rates=o["paper_rates"])
     command = ["qrcheck.verify"] + [f"{k}=<{draw.sources[k]} {tuple(getattr(draw, k).shape)}>" for k in arrays
                                     if draw.sources.get(k) != "sampled"]
     command += [f"{k}={v!r}" for k, v in (("n", n), ("S", S), ("m", m), ("seed", seed)) if v is not None]

@@ -144,6 +144,34 @@ def test_verify_in_memory_and_certificate_round_trip(tmp_path, X):
     assert back.properties["19"] == cert.properties["19"]
 
 
+def test_a_certificate_written_from_python_audits_clean(tmp_path, X):
+    """Acceptance: Certificate.write (in-memory arrays embedded by default) -> qrcheck audit, exit 0."""
+    y = np.random.default_rng(5).normal(0, np.sqrt(40), 10)
+    cert = qrcheck.verify(X, S=40, y=y, seed=2, no_gd=True)
+    written = cert.write(tmp_path / "mem.json")
+    assert written.arrays is not None and (tmp_path / "mem.arrays.npz").is_file()
+    report = qrcheck.audit(tmp_path / "mem.json")
+    assert report.exit_code == 0, report.mismatches
+    res = subprocess.run([sys.executable, "-m", "qrcheck", "audit", str(tmp_path / "mem.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    sampled = qrcheck.verify(n=20, S=40, m=10, seed=2, no_gd=True).write(tmp_path / "s.json")
+    assert sampled.arrays is None and qrcheck.audit(tmp_path / "s.json").exit_code == 0
+
+
+def test_certificate_repr_html_and_rich():
+    cert = qrcheck.verify(n=20, S=40, m=10, seed=1, no_gd=True)
+    text = repr(cert)
+    assert text.startswith("qrcheck.Certificate(n=20, S=40, m=10, seed=1, profile='paper'")
+    assert "(29)" in text and "verdict: " in text and "exit code" in text and len(text.splitlines()) < 25
+    assert repr(cert.properties["19"]).startswith("PropertyRecord((19) almost_orthogonality: ")
+    assert cert._repr_html_().count("<tr>") == 13
+    from rich.console import Console
+    console = Console(record=True, width=140)
+    console.print(cert)
+    assert "ntk_second_layer" in console.export_text()
+
+
 def test_verify_options_and_paper_rates():
     cert = qrcheck.verify(n=10, S=20, m=5, no_gd=True, paper_rates="implied")
     assert (cert.parameters.eta_w, cert.parameters.eta_z) == rates.paper_rates(20, 5, "implied")
@@ -151,7 +179,7 @@ def test_verify_options_and_paper_rates():
         qrcheck.verify(n=10, S=20, m=5, eta=1e-3)
     with pytest.raises(qrcheck.InputError, match="either --paper-rates or --eta-w"):
         qrcheck.verify(n=10, S=20, m=5, eta_w=1e-3, paper_rates="stated")
-    with pytest.raises(qrcheck.InputError, match="unknown paper-rates rule"):
+    with pytest.raises(qrcheck.InputError, match="--paper-rates must be one of stated, implied"):
         qrcheck.verify(n=10, S=20, m=5, paper_rates="typo")
     with pytest.raises(qrcheck.InputError, match="--eta-w must be a finite number"):
         qrcheck.verify(n=10, S=20, m=5, eta_w=float("nan"))
