@@ -21,7 +21,7 @@ from qrcheck.audit import arrays as audit_arrays
 from qrcheck.audit.kernel import Outcome, audit
 from qrcheck.audit.ledger import MISSING, Ledger, agree, join
 from qrcheck.audit.text import safe, show
-from qrcheck.certificate.io import dumps, write_npz_atomic
+from qrcheck.certificate.io import write_npz_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 VERIFY_SIDE = ("properties", "search", "profiles", "probability", "quantities", "context", "sharp", "kernels",
@@ -64,7 +64,7 @@ def write(tmp_path: Path, cert: dict, name: str = "t.json") -> Path:
     emb = cert.get("arrays")
     if isinstance(emb, dict) and not (tmp_path / str(emb.get("file"))).is_file():
         cert = {k: v for k, v in cert.items() if k != "arrays"}
-    p.write_text(dumps(cert), encoding="utf-8")
+    p.write_text(json.dumps(cert, sort_keys=True, indent=1), encoding="ascii")  # \uXXXX: lone surrogates too
     return p
 
 
@@ -567,3 +567,56 @@ def test_mutation_gd_update(tmp_path, monkeypatch):
     monkeypatch.setattr(verify_mod, "run_gd", broken)
     r = audit(_mutated_certificate(tmp_path), replay_gd=True)
     assert r.exit_code == 1 and any(p.startswith("gd.") for p in paths(r))
+
+
+# ---- more claims: verdict counts, diagnostics; hostile junk anywhere ---------------------------------
+def test_verdict_counts_are_checked(tmp_path, good, base_good):
+    import re
+
+    t = copy.deepcopy(good[1])
+    hit = re.search(r"(\d+) certified", t["verdict"])
+    if hit is None:
+        pytest.skip("this verdict carries no counts")
+    t["verdict"] = t["verdict"].replace(hit.group(0), f"{int(hit.group(1)) + 1} certified", 1)
+    assert caught(audit(write(tmp_path, t)), "verdict", base_good)
+
+
+@pytest.mark.parametrize("where", ["diagnostics.H0.lambda_max", "diagnostics.X.norm", "diagnostics.initial_error",
+                                   "diagnostics.H0.predicted_steps"])
+def test_diagnostics_are_checked(tmp_path, good, base_good, where):
+    t = copy.deepcopy(good[1])
+    if "diagnostics" not in t:
+        pytest.skip("no diagnostics section")
+    _gd_tamper(t, where, lambda v: v * 2 if isinstance(v, float) else v + 10)
+    assert caught(audit(write(tmp_path, t)), where, base_good)
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(node, list) and node and len(node) < 50:
+        for i, v in enumerate(node):
+            yield from _leaves(v, path + (i,))
+    yield path
+
+
+JUNK = [None, "x", -1, [], {}, 1e308, True, "\ud800\x1b[2J", 10 ** 30, [[[]]], {"a": {"b": None}}]
+
+
+def test_hostile_junk_anywhere_never_crashes(tmp_path, good):
+    """Replace a (deterministically) random part of an honest certificate by junk: the audit always
+    answers with an exit code and escaped text, never an exception."""
+    rng = np.random.default_rng(2024)
+    leaves = [p for p in _leaves(good[1]) if p]
+    for i in range(14):
+        t = copy.deepcopy(good[1])
+        path = leaves[int(rng.integers(len(leaves)))]
+        node = t
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = JUNK[i % len(JUNK)]
+        r = audit(write(tmp_path, t, name=f"j{i}.json"))
+        assert r.exit_code in (0, 1, 2, 3), path
+        for m in r.mismatches:
+            assert "\x1b" not in str(m) and "\ud800" not in str(m)
