@@ -95,17 +95,19 @@ def detection() -> list[str]:
         make_draw(n=20, S=900, m=40, seed=2)
     cl = planted.with_cluster(d1, 30, rng=np.random.default_rng(1))
     row("30 nearly parallel columns", cl.draw, "20",
-        lambda c, r: X_norm(c.X[:, r.witness["J"]]) / (1 + math.sqrt(r.witness["k"] / c.n)), d1)
-    row("30 nearly parallel columns", cl.draw, "19", lambda c, r: abs(float(c.gram[tuple(r.witness["pair"])])), d1)
+        lambda c, r: X_norm(c.q.X[:, r.witness["J"]]) / (1 + math.sqrt(r.witness["k"] / c.n)), d1)
+    row("30 nearly parallel columns", cl.draw, "19", lambda c, r: abs(float(c.q.gram[tuple(r.witness["pair"])])), d1)
     sl = planted.with_slab(d3, 120, rng=np.random.default_rng(3))
     row("120 columns within 1e-3 of a hyperplane", sl.draw, "21",
-        lambda c, r: float(np.linalg.norm(c.X[:, r.witness["J"]].T @ np.array(r.witness["xi"]))), d3)
+        lambda c, r: float(np.linalg.norm(c.q.X[:, r.witness["J"]].T @ np.array(r.witness["xi"]))), d3)
     st = planted.with_starved_point(d2, j=5, active=3, rng=np.random.default_rng(2))
 
     def removal_value(c, r):
-        keep = np.setdiff1d(c.Gamma0, r.witness["removed"])
-        A = (c.W0[keep] @ c.X > 0).astype(float)
-        return float(np.linalg.eigvalsh((c.X.T @ c.X) * (A.T @ A))[0])
+        from qrcheck.properties import p24
+
+        keep = np.setdiff1d(p24.Gamma0(c), r.witness["removed"])
+        A = (c.q.W0[keep] @ c.q.X > 0).astype(float)
+        return float(np.linalg.eigvalsh((c.q.X.T @ c.q.X) * (A.T @ A))[0])
     row("data point 5 active on 3 of 900 neurons", st.draw, "30", removal_value, d2)
     sq = planted.with_starved_point(d2, j=5, active=3, squeeze=1e-3, rng=np.random.default_rng(2))
     row("same, inactive preactivations in [-1e-3, 0)", sq.draw, "28",
