@@ -66,6 +66,15 @@ class Replay:
     limit_hit: bool = False
 
 
+def error_norm(e: np.ndarray) -> float:
+    """||e|| without overflow of the sum of squares: max|e| * ||e / max|e|||; inf or nan when an
+    entry is."""
+    a = float(np.max(np.abs(e))) if e.size else 0.0
+    if a == 0.0 or not math.isfinite(a):
+        return a if e.size else 0.0
+    return a * math.sqrt(float(np.sum((e / a) ** 2)))
+
+
 def lambda_min_H(X: np.ndarray, z: np.ndarray, A: np.ndarray) -> float:
     """lambda_min((X^T X) o (B^T B)), B = diag(z) A (S, m)."""
     B = z[:, None] * A
@@ -102,7 +111,7 @@ def reference_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, *
     ambiguous = amb.copy()
     zeros = int(np.sum(P == 0))
     singular_points, singular_steps = zeros, [0] if zeros else []
-    errors = [float(np.linalg.norm(e))]
+    errors = [error_norm(e)]
     flips, over, ties, checkpoints = [], [], [], []
 
     def checkpoint(t: int):
@@ -140,7 +149,7 @@ def reference_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, *
         flips.append(int(step.sum()))
         over.append(int(np.sum(step.sum(axis=1) > n_star)))
         changed |= A != A0
-        errors.append(float(np.linalg.norm(e)))
+        errors.append(error_norm(e))
         if track_every and T % track_every == 0:
             checkpoint(T)
         prev, err = errors[-2], errors[-1]
