@@ -213,3 +213,9 @@ def test_schema1_certificate_regime_and_replay():
     d = make_draw(n=p["n"], S=p["S"], m=p["m"], seed=p["seed"], z_dist=p["z_dist"], labels=p["labels"])
     led = _audit(cert, {"X": d.X, "W0": d.W0, "z0": d.z0, "y": d.y})
     assert [str(m) for m in led.mismatches] == [] and led.cannots == []
+
+
+def test_overflowing_divergence_audits_clean():
+    cert, arrays, _ = _run(n=10, S=30, m=12, eta_w=1e300, force=True)     # ||e_1|| ~ 1e302, distances inf
+    led = _audit(cert, arrays)
+    assert cert["gd"]["status"] == "diverged" and [str(m) for m in led.mismatches] == []

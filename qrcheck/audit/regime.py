@@ -308,7 +308,11 @@ def bounds(reg: Regime, gd: Mapping[str, Any] | None, y_norm: float | None,
         lam_H = None if any(v is None for v in vals) else min(vals)
 
     def obs(key: str) -> float | None:
-        return _num(gd.get(key)) if ran else None
+        """A GD number; the distances are null in JSON only when they overflowed (inf)."""
+        if not ran:
+            return None
+        v = _num(gd.get(key))
+        return math.inf if v is None and key in ("W_distance", "z_distance") and gd.get(key) is None else v
 
     def chv(key: str) -> float | None:
         return _num(ch.get(key)) if ran else None
