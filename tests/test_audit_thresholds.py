@@ -116,6 +116,11 @@ def test_custom_toml_profiles_recomputed_from_their_constants(tmp_path):
     g.write_text('name = "tight"\nbase = "sharp"\ndelta = 1e-6\n[threshold."23"]\nC = 5.0\n')
     cert, arrays = _run(profile=str(g), n=20, S=60, m=10)
     assert _differences(cert, arrays) == []
+    h = tmp_path / "exist.toml"
+    h.write_text('name = "exist"\nbase = "paper"\n[n_star]\nC = 0.3\np = 1\n[S_star]\nC = 2.0\np = 0.5\n'
+                 '[premise_30]\nC = 3.0\np = 0\n[zeta0_min]\nC = 0.5\np = 0\n')
+    cert, arrays = _run(profile=str(h), n=12, S=60, m=30, z_dist="gaussian")
+    assert _differences(cert, arrays) == []
     # an unknown tail formula cannot be audited
     cert["provenance"]["profile"]["threshold"]["19"] = {"tail": "trust me"}
     with pytest.raises(th.ProfileError):
