@@ -301,12 +301,7 @@ class PropertyAudit:
         keys = {"lambda_min_Hw", "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw",
                 "concentration_ratio_G", "concentration_ratio_H"}
         if keys & set(d):
-            from .thresholds import limit_kernels
-            import scipy.linalg
-
-            Hw, Hz = limit_kernels(q.X)
-            lw = float(scipy.linalg.eigvalsh(Hw, subset_by_index=[0, 0])[0])
-            lz = float(scipy.linalg.eigvalsh(Hz, subset_by_index=[0, 0])[0])
+            lw, lz = stats.limit_lambda_min(q)
             want.update(lambda_min_Hw=lw, lambda_min_Hz=lz, S_lambda_min_Hz=q.S * lz,
                         E_zeta2_S_lambda_min_Hw=E2 * q.S * lw,
                         concentration_ratio_G=self.encl["29"].value / (q.S * lz) if lz else None,
@@ -471,8 +466,17 @@ class PropertyAudit:
         q, led = self.q, self.led
         xi = d.get("null_direction")
         if not isinstance(xi, list):
-            if "sigma_min_XT_upper" in d or d.get("fails_for_every_n_star") is True:
+            if xi is not None or d.get("fails_for_every_n_star") is True:
                 led.fail(join(base, "details", "null_direction"), xi if xi is not None else MISSING, "a direction xi")
+                return
+            # no direction: the bound is sigma_min(X^T) itself, sqrt(lambda_min(X X^T)) (0 when n > m)
+            top = stats.value_21(q, np.arange(q.m))
+            if "sigma_min_XT_upper" in d:
+                _check_bound(led, join(base, "details", "sigma_min_XT_upper"), d["sigma_min_XT_upper"], top.hi,
+                             "upper")
+            if "fails_for_every_n_star" in d and thr is not None:
+                led.check(join(base, "details", "fails_for_every_n_star"), d["fails_for_every_n_star"],
+                          bool(top.hi < thr) if top.hi < thr or top.lo >= thr else d["fails_for_every_n_star"])
             return
         xv = np.asarray([_num(x, "null_direction") for x in xi])
         if xv.shape != (q.n,) or not np.any(xv):
@@ -541,17 +545,17 @@ class PropertyAudit:
             raise Unusable("details missing (CONTRACT: details.S_star)")
         if "premise_bound" in d:
             led.check(join(base, "details", "premise_bound"), d["premise_bound"], x["premise_bound"])
-        if not x["premise_holds"]:
-            led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the premise is false")
-            return "not_applicable"
-        S_star = int(x["S_star"])
         G0 = self.gamma0 if self.gamma0 is not None else stats.gamma0(q.z0, float(self.exp["24"].extras["zeta0"]))
-        led.check(join(base, "details", "S_star"), d.get("S_star", MISSING), S_star)
         if "Gamma0_size" in d:
             led.check(join(base, "details", "Gamma0_size"), d["Gamma0_size"], int(G0.size))
         if "reference_n2S_over_n2_plus_m" in d:
             led.check(join(base, "details", "reference_n2S_over_n2_plus_m"), d["reference_n2S_over_n2_plus_m"],
                       q.n ** 2 * (q.S if self.version < 2 else G0.size) / (q.n ** 2 + q.m))
+        if not x["premise_holds"]:
+            led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the premise is false")
+            return "not_applicable"
+        S_star = int(x["S_star"])
+        led.check(join(base, "details", "S_star"), d.get("S_star", MISSING), S_star)
         if S_star > G0.size:
             led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
             return "vacuous"
@@ -574,11 +578,8 @@ class PropertyAudit:
         mine = stats.bound_30(q, G0, S_star, weyl)
         proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")
         if "lambda_min_Hw" in d:
-            from .thresholds import limit_kernels
-            import scipy.linalg
-
-            lw = float(scipy.linalg.eigvalsh(limit_kernels(q.X)[0], subset_by_index=[0, 0])[0])
-            led.check(join(base, "details", "lambda_min_Hw"), d["lambda_min_Hw"], lw, rtol=1e-7)
+            led.check(join(base, "details", "lambda_min_Hw"), d["lambda_min_Hw"], stats.limit_lambda_min(q)[0],
+                      rtol=1e-7)
         for k in ("gamma_bar", "beta_w", "kappa0"):
             if k in d and k in x:
                 led.check(join(base, "details", k), d[k], x[k], rtol=1e-7)

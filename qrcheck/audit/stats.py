@@ -277,14 +277,29 @@ def bound_30(q: Quantities, Gamma0: np.ndarray, S_star: int, weyl: tuple[float, 
 
 def value_H0(q: Quantities) -> float:
     """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (float value)."""
-    H, E = q.H(weights=q.z0 ** 2)
-    return en.lambda_min(H, E)[1]
+    return enclosure_H0(q).value
+
+
+def limit_lambda_min(q: Quantities) -> tuple[float, float]:
+    """(lambda_min(H^w(X)), lambda_min(H^z(X))) of the limit kernels (``thresholds.limit_kernels``),
+    cached on ``q``."""
+    if "_limit" not in q.__dict__:
+        import scipy.linalg
+
+        from .thresholds import limit_kernels
+
+        Hw, Hz = limit_kernels(q.X)
+        q.__dict__["_limit"] = (float(scipy.linalg.eigvalsh(Hw, subset_by_index=[0, 0])[0]),
+                                float(scipy.linalg.eigvalsh(Hz, subset_by_index=[0, 0])[0]))
+    return q.__dict__["_limit"]
 
 
 def enclosure_H0(q: Quantities) -> Enclosure:
-    """Enclosure of lambda_min(H0), H0 = (X^T X) o (A0^T diag(z0^2) A0)."""
-    H, E = q.H(weights=q.z0 ** 2)
-    return Enclosure(*en.lambda_min(H, E))
+    """Enclosure of lambda_min(H0), H0 = (X^T X) o (A0^T diag(z0^2) A0) (cached on ``q``)."""
+    if "_H0" not in q.__dict__:
+        H, E = q.H(weights=q.z0 ** 2)
+        q.__dict__["_H0"] = Enclosure(*en.lambda_min(H, E))
+    return q.__dict__["_H0"]
 
 
 def exact_zeros(q: Quantities) -> int:
