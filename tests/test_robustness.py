@@ -144,6 +144,15 @@ def test_output_flag_refuses_special_file(tmp_path, flag, kind):
     assert not (tmp_path / "c.json").exists() and leftovers(tmp_path) == []
 
 
+def test_out_through_a_symbolic_link_replaces_the_target_and_keeps_the_link(tmp_path):
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("old\n")
+    link.symlink_to(target)
+    r = qr("verify", *SMALL, "--no-gd", "--out", link)
+    assert r.returncode in (0, 1), r.stderr
+    assert link.is_symlink() and json.loads(target.read_text())["schema"].startswith("qrcheck.certificate/")
+
+
 @needs_root
 def test_read_only_out_of_another_user_is_not_replaced(tmp_path):
     out = tmp_path / "theirs.json"
@@ -358,8 +367,12 @@ def test_signal_during_gd_writes_nothing_and_says_one_line(tmp_path, sig, code):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    r = subprocess.CompletedProcess(proc.args, proc.returncode, out_text, err)
-    assert error_line(r, code) == "error: interrupted"
+    # progress lines of the run (plain lines when stderr is not a terminal) may precede it; the
+    # interruption itself is one line, the last, and the only error
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == code, err[-800:]
+    assert lines and lines[-1] == "error: interrupted", err[-800:]
+    assert sum(line.startswith("error") for line in lines) == 1 and "Traceback" not in err, err[-800:]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
@@ -451,6 +464,29 @@ def test_pool_workers_exit_when_the_sweep_parent_is_killed(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert list((d / "runs").glob("*.json")) == []
+
+
+def test_sigterm_stops_a_sweep_and_its_workers_with_one_line(tmp_path):
+    d = tmp_path / "sweep"
+    proc = _start_sweep(["sweep", "--n", "10", "--S", "30", "--m", "10", "--no-figures", "--workers", "1",
+                         *LONG_GD, "--out", d], tmp_path)
+    kids: set[int] = set()
+    try:
+        kids = _wait(lambda: (lambda k: k if len(k) >= 2 else None)(descendants(proc.pid)), 60) or set()
+        time.sleep(2)
+        kids |= descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert _wait(lambda: not alive(kids), 30), f"processes {sorted(alive(kids))} outlived their sweep"
+    finally:
+        for p in alive(kids):
+            os.kill(p, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 143 and lines == ["error: interrupted"], err[-800:]
+    assert leftovers(d) == [] and list((d / "runs").glob("*.json")) == []
 
 
 def test_killed_sweep_with_planted_corrupt_files_resumes_to_exactly_its_grid(tmp_path):
