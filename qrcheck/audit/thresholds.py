@@ -312,6 +312,7 @@ class _Data:
 
     X: np.ndarray
     z0: np.ndarray | None
+    W0: np.ndarray | None = None
     enclosures: Mapping[str, Any] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
 
@@ -391,14 +392,13 @@ class _Data:
 
     @property
     def P0(self) -> np.ndarray:
-        return self._get("P0", lambda: np.asarray(self.enclosures.get("_W0"), dtype=np.float64) @ self.X)
+        return self._get("P0", lambda: self.W0 @ self.X)
 
     @property
     def P0_radius(self) -> np.ndarray:
         """|fl(W0 X) - W0 X| <= gamma_n ||(W0)_nu|| ||X^j|| entrywise (Cauchy-Schwarz), rounded up."""
         def f():
-            W0 = np.asarray(self.enclosures.get("_W0"), dtype=np.float64)
-            n = self.X.shape[0]
+            W0, n = self.W0, self.X.shape[0]
             r = np.sqrt(np.einsum("ij,ij->i", W0, W0)) * (1.0 + _gamma_k(n) + 4 * _EPS)
             c = np.sqrt(np.einsum("ij,ij->j", self.X, self.X)) * (1.0 + _gamma_k(n) + 4 * _EPS)
             return (_gamma_k(n) * (1.0 + 4 * _EPS)) * np.outer(r, c) + 1e-300
@@ -406,10 +406,9 @@ class _Data:
 
     def reach_v2(self, eq: str) -> tuple[float, float] | None:
         """Version 2's reachable ranges of (22), (23), (26), (27), (29) (None: the default)."""
-        W0 = self.enclosures.get("_W0")
+        W0 = self.W0
         if W0 is None or self.z0 is None:
             return None
-        W0 = np.asarray(W0, dtype=np.float64)
         cmax = self.colmax_upper
         if eq == "22":
             enc = self.enclosures.get("25")
@@ -680,7 +679,8 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
     S = int(z0.shape[0])
     version = formulas_version(cert)
     table = profile_table(cert)[1]
-    data = _Data(X, z0, {**(enclosures or {}), "_W0": arrays.get("W0")})
+    W0 = arrays.get("W0")
+    data = _Data(X, z0, None if W0 is None else np.asarray(W0, dtype=np.float64), enclosures or {})
     L = math.log(n * S)
     v2 = version >= 2
     ks = list(range(1, m + 1)) if v2 else examined_k(n, m)
