@@ -16,7 +16,8 @@ independent of the draw's X, W0, z0, y streams (spawn keys 0..3) and of the data
 Far outside (:func:`far_side`): with the baseline's values b_1..b_K, range [lo, hi] and width
 w = hi - lo, a statistic s is *far above* when s > hi + max(w, (F - 1) |hi|) and *far below* when
 s < lo - max(w, (1 - 1/F) |lo|), F = :data:`FAR_FACTOR` = 1.25: beyond the range by more than the
-range's own width and by a factor F from its nearer end. A property far outside on its failing
+range's own width and by a factor F from its nearer end; judged only with K >= :data:`FAR_MIN_K`
+values. A property far outside on its failing
 side (above for ``<=`` properties, below for ``>=`` / ``>``) is named in the verdict, whatever the
 profile's threshold says.
 """
@@ -41,9 +42,12 @@ from . import diagnostics as _diagnostics
 BASELINE_KEY = 17
 FAR_FACTOR = 1.25
 MIN_K = 2
+# "far outside" is judged only with at least this many baseline values (a range of 2-4 random
+# values is too narrow a yardstick: a random draw would often fall far outside it)
+FAR_MIN_K = 5
 RULE = ("far outside: beyond the baseline's range [min, max] by more than max(its width, "
         f"{FAR_FACTOR - 1:.2g} x |max|) above or max(its width, {1 - 1 / FAR_FACTOR:.2g} x |min|) below; "
-        "a property far outside on its failing side is named in the verdict")
+        f"a property far outside on its failing side is named in the verdict; judged with K >= {FAR_MIN_K}")
 
 
 def baseline_seeds(seed: int, K: int) -> tuple[int, ...]:
@@ -54,8 +58,8 @@ def baseline_seeds(seed: int, K: int) -> tuple[int, ...]:
 
 def far_side(s: float | None, values: list[float]) -> str | None:
     """"above", "below" or None: where ``s`` lies relative to the baseline ``values`` under the
-    module's rule (None when s is unknown, fewer than :data:`MIN_K` values, or not far)."""
-    if s is None or not math.isfinite(s) or len(values) < MIN_K:
+    module's rule (None when s is unknown, fewer than :data:`FAR_MIN_K` values, or not far)."""
+    if s is None or not math.isfinite(s) or len(values) < FAR_MIN_K:
         return None
     lo, hi = min(values), max(values)
     w = hi - lo

@@ -20,22 +20,7 @@ from rich.markup import escape
 from . import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Check Razborov's quasirandom properties (19)-(30) on actual numbers.",
-                  context_settings={"help_option_names": ["-h", "--help"]})
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        from . import __version__
-
-        print(f"qrcheck {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True,
-                                                help="Print qrcheck's version and exit.")] = False) -> None:
-    """Check Razborov's quasirandom properties (19)-(30) on actual numbers."""
+                  help="Check Razborov's quasirandom properties (19)-(30) on actual numbers.")
 
 
 class _Console(Console):
@@ -79,12 +64,7 @@ ZDistOpt = Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.
 ProfileOpt = Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")]
 EtaWOpt = Annotated[float, typer.Option("--eta-w", help="First-layer rate.")]
 EtaZOpt = Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")]
-PaperRatesOpt = Annotated[Optional[str], typer.Option(
-    "--paper-rates", metavar="stated|implied",
-    help="Section 4's learning rates instead of --eta-w/--eta-z (qrcheck.rates.paper_rates): stated, the "
-         "text's rule (1e-3; 5e-4 for S=500 and 2e-4 for S=1000 when m>=900), or implied, the one the "
-         "printed Table 1 implies (also 5e-4 for S=1000, m<=800; erratum 12). Alone: stated.")]
-LabelsOpt = Annotated[str, typer.Option(help="gaussian, low, high or local.")]
+LabelsOpt = Annotated[str, typer.Option(help="gaussian, low, high, local, or dataset (the data set's targets, with --dataset).")]
 TolOpt = Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")]
 MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")]
 NoGdOpt = Annotated[bool, typer.Option("--no-gd", help="Check the properties only.")]
@@ -98,6 +78,10 @@ TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="S
 WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores).")]
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask.distributed scheduler.")]
 FiguresOpt = Annotated[bool, typer.Option("--figures/--no-figures", help="Draw figures/ (needs matplotlib).")]
+# issue 14: real data and the random baseline
+DatasetOpt = Annotated[Optional[str], typer.Option("--dataset", help="X from a data set bundled with scikit-learn: digits, iris, wine or breast_cancer (m points subsampled from --seed; docs/real-data.md).")]
+CenterOpt = Annotated[bool, typer.Option("--center", help="With --dataset: subtract the mean of the chosen points before normalising.")]
+BaselineOpt = Annotated[int, typer.Option("--baseline", help="Also check K random draws of the same (n, S, m, z-dist) and compare every property with them (0: none).")]
 
 def _one_line(message: str) -> str:
     return " ".join(str(message).split())
@@ -147,7 +131,6 @@ def verify(
     profile: ProfileOpt = "paper",
     eta_w: EtaWOpt = 1e-3,
     eta_z: EtaZOpt = 0.0,
-    paper_rates: PaperRatesOpt = None,
     labels: LabelsOpt = "gaussian",
     tol: TolOpt = 1e-3,
     max_steps: MaxStepsOpt = 100_000,
@@ -155,6 +138,9 @@ def verify(
     force: ForceOpt = False,
     require: RequireOpt = "regime",
     normalize: Annotated[bool, typer.Option("--normalize", help="Rescale loaded X columns to unit norm.")] = False,
+    dataset: DatasetOpt = None,
+    center: CenterOpt = False,
+    baseline: BaselineOpt = 0,
     effort: EffortOpt = "default",
     subset_samples: SubsetSamplesOpt = None,
     restarts: RestartsOpt = None,
@@ -167,8 +153,6 @@ def verify(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 unless every required property is certified.")] = False,
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
-    if paper_rates is not None and _given_on_command_line("eta_w", "eta_z"):
-        raise fail("--paper-rates sets eta_w and eta_z: pass either --paper-rates or --eta-w/--eta-z")
     from .draw import DEFAULT_M, DEFAULT_N, DEFAULT_S, check_sizes
     from .search import effort_from
 
@@ -176,9 +160,15 @@ def verify(
     files = any(v is not None for v in (X, W0, z0, y))
     defaults = {"n": DEFAULT_N, "S": DEFAULT_S, "m": DEFAULT_M}
     dims = {k: (v if v is not None or files else defaults[k]) for k, v in given.items()}
+    if dataset is not None:  # n is the data's, m defaults to every point
+        dims = {"n": None, "S": S if S is not None else DEFAULT_S, "m": m}
     try:
         search_effort = effort_from(effort, subset_samples, restarts, iterations, time_budget)
-        if not files:  # usage errors first, before the numerical stack (scipy) is imported
+        if dataset is not None and (files or n is not None):
+            raise InputError("--dataset gives X (and n): it cannot be combined with --n, --X, --W0, --z0 or --y")
+        if dataset is None and center:
+            raise InputError("--center needs --dataset")
+        if not files and dataset is None:  # usage errors first, before the numerical stack (scipy) is imported
             check_sizes(dims["n"], dims["S"], dims["m"])
     except InputError as exc:
         raise fail(str(exc))
@@ -192,7 +182,11 @@ def verify(
                        z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w, eta_z=eta_z, tol=tol,
                        max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
                        strict=strict,
-                       track_every=track_every, effort=search_effort, paper_rates=paper_rates)
+                       track_every=track_every, effort=search_effort, dataset=dataset, center=center,
+                       baseline=baseline)
+    # data-set arrays are derived, not regenerable from the seed: embed them so that audit can check
+    embed_arrays = embed_arrays or (dataset is not None and out_path is not None)
+    lines = None if err.is_terminal else _line_progress()
     try:
         targets = _check_outputs(out_path, export_graph, embed_arrays,
                                  {"--X": X, "--W0": W0, "--z0": z0, "--y": y,
@@ -208,6 +202,8 @@ def verify(
             def on_check(eq: str, name: str) -> None:
                 progress.update(task, description=f"checking ({eq}) {name}",
                                 completed=[c.eq for c in registry()].index(eq))
+                if lines:
+                    lines.line(f"checking ({eq}) {name}")
 
             search_task = None
 
@@ -225,12 +221,19 @@ def verify(
                     gd_start[0] = e
                 progress.update(gd_task, description=f"gradient descent  t={t}  ||e||={e:.4g}",
                                 **_gd_progress(gd_start[0], e, tol))
+                if lines:
+                    lines.gd(t, e)
+
+            def on_baseline(k: int, K: int, seconds: float) -> None:
+                progress.update(task, description=f"baseline: random instance {min(k + 1, K)} of {K}")
+                if lines:
+                    lines.line(f"baseline: random instance {min(k + 1, K)} of {K} ({seconds:.0f} s)", force=k in (0, K))
 
             import numpy as np
 
             with np.errstate(all="ignore"):  # overflow is a result (diverged, NaN statistics), not a warning
                 outcome = run_verify(cfg, on_check=on_check, on_search=on_search, on_gd=on_gd,
-                                     command=["qrcheck", *sys.argv[1:]])
+                                     command=["qrcheck", *sys.argv[1:]], on_baseline=on_baseline)
     except InputError as exc:
         raise fail(str(exc))
     # write first (both files or neither), render after: a closed pipe or an odd terminal
@@ -272,20 +275,12 @@ def verify(
     raise typer.Exit(outcome.exit_code)
 
 
-def _given_on_command_line(*params: str) -> bool:
-    """Whether any of these parameters of the running command was given on the command line (click's
-    context, vendored by some typer versions: found through typer.Context's base class)."""
-    import importlib
+def _line_progress():
+    """Progress as plain lines on stderr, every few seconds (stderr is not a terminal: a log, a pipe,
+    CI), :class:`qrcheck.render.LineProgress`."""
+    from .render import LineProgress
 
-    core = importlib.import_module(typer.Context.__mro__[1].__module__)
-    ctx = importlib.import_module(core.__name__.rsplit(".", 1)[0] + ".globals").get_current_context()
-    return any(ctx.get_parameter_source(p) is core.ParameterSource.COMMANDLINE for p in params)
-
-
-def paper_rates_default(args: list[str]) -> list[str]:
-    """``--paper-rates`` with no rule (last, or followed by another option) means ``--paper-rates stated``."""
-    return [("--paper-rates=stated" if a == "--paper-rates" and (i + 1 == len(args) or args[i + 1].startswith("-"))
-             else a) for i, a in enumerate(args)]
+    return LineProgress(lambda text: err.print(text, highlight=False, soft_wrap=True, markup=False))
 
 
 def _gd_progress(e0: float, e: float, tol: float) -> dict:
@@ -396,7 +391,7 @@ def sweep(
     z_dist: ZDistOpt = "rademacher",
     profile: ProfileOpt = "paper",
     eta_w: EtaWOpt = 1e-3,
-    paper_rates: PaperRatesOpt = None,
+    paper_rates: Annotated[bool, typer.Option("--paper-rates", help="eta_w per the paper's Section 4 (5e-4 for S=500, 2e-4 for S=1000 when m>=900, else 1e-3).")] = False,
     eta_z: EtaZOpt = 0.0,
     labels: LabelsOpt = "gaussian",
     tol: TolOpt = 1e-3,
@@ -425,7 +420,7 @@ def sweep(
                                 require=require, effort=effort_from(effort, subset_samples, restarts, iterations, time_budget))
         template.validate()
         specs = plan_grid(template, parse_int_list(S, "S"), parse_int_list(m, "m"), reps, seed,
-                          eta_w=(lambda S_, m_: paper_eta_w(S_, m_, paper_rates)) if paper_rates else None)
+                          eta_w=paper_eta_w if paper_rates else None)
         report = _sweep_progress(specs, out_dir, workers, scheduler)
         outputs = rebuild_outputs(out_dir, figures=figures)
     except InputError as exc:
@@ -440,7 +435,7 @@ def reproduce(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder of the reproduction (a sweep folder).")],
     reps: Annotated[Optional[int], typer.Option(help="Runs per cell (default: the paper's counts).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A small subset, for smoke testing.")] = False,
-    rates: Annotated[str, typer.Option("--paper-rates", "--rates", metavar="stated|implied", help="table1 rates (qrcheck.rates.paper_rates): stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
+    rates: Annotated[str, typer.Option(help="table1 rates: stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
     seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
     max_steps: MaxStepsOpt = 100_000,
     effort: EffortOpt = "default",
@@ -528,6 +523,7 @@ def audit_command(
 def show_command(
     cert: Annotated[Path, typer.Argument(help="The certificate (JSON) to render.", show_default=False)],
     fmt: Annotated[str, typer.Option("--format", help="table (terminal) or markdown (for review comments).")] = "table",
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw ||e_t|| and the --track-every checkpoints to this PNG (PDF and SVG beside it; needs matplotlib).")] = None,
 ) -> None:
     """Render a certificate for reading: its properties, gradient descent, inputs and provenance."""
     from .render import certificate_markdown, certificate_table, detail_tables, load_for_show
@@ -538,6 +534,16 @@ def show_command(
         c = load_for_show(cert)
     except InputError as exc:
         raise fail(str(exc))
+    if plot is not None:
+        try:
+            from .plots import save_checkpoints
+        except ImportError:
+            raise fail("--plot needs matplotlib: pip install 'qrcheck[plots]'")
+        try:
+            save_checkpoints(c, plot)
+        except OSError as exc:
+            raise fail(f"--plot: cannot write {plot} ({exc.__class__.__name__})")
+        err.print(f"figure written to {plot}", highlight=False)
     if fmt == "markdown":
         typer.echo(certificate_markdown(c), nl=False)
         return
@@ -582,7 +588,6 @@ def main() -> None:
     ``format_message`` method, exits by their ``exit_code``.
     """
     _setup_streams_and_signals()
-    sys.argv[1:] = paper_rates_default(sys.argv[1:])
     try:
         rv = app(standalone_mode=False)
     except Interrupted as exc:

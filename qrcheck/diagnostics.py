@@ -177,12 +177,14 @@ def _trajectory(gd: Mapping[str, Any], errors: np.ndarray | None) -> np.ndarray 
     return np.asarray(traj, dtype=np.float64) if traj else None
 
 
-def gd_stop(gd: Mapping[str, Any], diag: Mapping[str, Any] | None, errors: np.ndarray | None = None) -> dict | None:
+def gd_stop(gd: Mapping[str, Any], diag: Mapping[str, Any] | None, errors: np.ndarray | None = None,
+            max_steps: int | None = None) -> dict | None:
     """Why a run of (12) stopped, in words, and a suggested rate when it stopped early.
 
     ``gd`` is the certificate's ``gd`` record (``status``, ``T``, ``initial_error``,
     ``final_error``, ``error_trajectory_f32``); ``diag`` the :func:`kernel_diagnostics`; ``errors``
-    the full (T+1,) trajectory ||e_t|| when at hand (else decoded from the record). Returns None
+    the full (T+1,) trajectory ||e_t|| when at hand (else decoded from the record); ``max_steps``
+    the run's step limit (a suggestion that needs more steps says so). Returns None
     when GD did not run, else ``{"kind", "T", "words", "suggested_eta_w", "suggested_eta_z"}``;
     ``kind`` is ``converged``, ``safety_valve`` (CONTRACT's ``diverged``: ||e_T|| > ||e_{T-1}||),
     ``non_finite`` (also ``diverged``) or ``max_steps``.
@@ -212,8 +214,12 @@ def gd_stop(gd: Mapping[str, Any], diag: Mapping[str, Any] | None, errors: np.nd
         before = float(traj[-2]) if traj is not None and len(traj) >= 2 else None
         low = float(np.min(traj[:-1])) if traj is not None and len(traj) >= 2 else None
         rise = f" and then rose by {_g(float(eT) - before)}" if before is not None else f" and then rose to {_g(eT)}"
-        head = (f"stopped by the safety valve (||e_t|| > ||e_(t-1)||) at step T = {T} after the error fell "
-                f"from {_g(e0)} to {_g(low if low is not None else eT)}{rise}")
+        if low is None or e0 is None or low >= float(e0):
+            head = (f"stopped by the safety valve (||e_t|| > ||e_(t-1)||) at step T = {T}: the error rose "
+                    f"from {_g(e0)} to {_g(eT)}")
+        else:
+            head = (f"stopped by the safety valve (||e_t|| > ||e_(t-1)||) at step T = {T} after the error fell "
+                    f"from {_g(e0)} to {_g(low)}{rise}")
     early = T is not None and T <= EARLY_STOP
     why = []
     if H0.get("exceeds_stable_step"):
@@ -237,6 +243,7 @@ def gd_stop(gd: Mapping[str, Any], diag: Mapping[str, Any] | None, errors: np.nd
         hints = [h for h in hints if h]
         if hints:
             pred = H0.get("predicted_steps_at_suggested") if out["suggested_eta_w"] == H0.get("suggested_eta") else None
-            words += "; try " + " ".join(hints) + (f" (about {pred} steps to tol, linearised)" if pred else "")
+            more = f"; raise --max-steps above {max_steps}" if pred and max_steps is not None and pred > max_steps else ""
+            words += "; try " + " ".join(hints) + (f" (about {pred} steps to tol, linearised{more})" if pred else "")
     out["words"] = words
     return out

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import InputError, __version__, _callable_module
+from . import InputError, __version__
 from .search import Effort
 from .draw import Draw, make_draw
 from .gd import GDConfig, GDResult, run_gd
@@ -22,10 +22,6 @@ from .results import PropertyResult, Status
 from .certificate.records import (DEFAULT_M, DEFAULT_N, DEFAULT_S, Certificate, GDRecord, Parameters,
                                   PropertyRecord, Provenance, Regime, Verdict, inputs_of)
 from .draw import random_stream_fingerprint
-
-# qrcheck.verify(...) is the Python API's function (qrcheck.api.verify, docs/api.md); importing this
-# module binds the name qrcheck.verify to it, so the module itself is made callable
-_callable_module(__name__, "verify")
 
 
 @dataclass(frozen=True)
@@ -56,10 +52,12 @@ class VerifyConfig:
     track_every: int = 0
     normalize: bool = False
     effort: Effort = field(default_factory=Effort)
-    # Section 4's rates ("stated" or "implied", qrcheck.rates.paper_rates) for the draw's (S, m),
-    # replacing eta_w and eta_z (--paper-rates)
-    paper_rates: str | None = None
     strict: bool = False  # --strict: exit 1 unless every required property is certified (CONTRACT)
+    # issue 14: X from a bundled data set (qrcheck.datasets; m points subsampled from the seed),
+    # centred first with ``center``; ``baseline`` random instances of the same sizes to compare with
+    dataset: str | None = None
+    center: bool = False
+    baseline: int = 0
 
     def parameters(self, draw: Draw | None = None, profile_name: str | None = None) -> Parameters:
         """The run's :class:`Parameters`: sizes, seed, z_dist, labels and ``normalized`` from
@@ -69,7 +67,8 @@ class VerifyConfig:
                           profile=profile_name or self.profile, z_dist=src.z_dist, labels=src.labels,
                           tol=self.tol, max_steps=self.max_steps, track_every=self.track_every,
                           require=self.require, normalized=draw.normalized if draw is not None else self.normalize,
-                          force=self.force, no_gd=self.no_gd)
+                          force=self.force, no_gd=self.no_gd, dataset=self.dataset, center=self.center,
+                          baseline=self.baseline)
 
     @classmethod
     def from_parameters(cls, p: Parameters, effort: Effort | None = None) -> "VerifyConfig":
@@ -77,7 +76,8 @@ class VerifyConfig:
         return cls(n=p.n, S=p.S, m=p.m, seed=p.seed, z_dist=p.z_dist, labels=p.labels, profile=p.profile,
                    eta_w=p.eta_w, eta_z=p.eta_z, tol=p.tol, max_steps=p.max_steps, no_gd=p.no_gd, force=p.force,
                    require=p.require, track_every=p.track_every, normalize=p.normalized,
-                   effort=effort if effort is not None else Effort())
+                   effort=effort if effort is not None else Effort(), dataset=p.dataset, center=p.center,
+                   baseline=p.baseline)
 
     def verify_command(self) -> list[str]:
         """The ``qrcheck verify`` command line that repeats this run (sampled arrays)."""
@@ -85,9 +85,6 @@ class VerifyConfig:
 
     def validate(self) -> None:
         self.parameters().validate()
-        from .rates import RULES
-        if self.paper_rates is not None and self.paper_rates not in RULES:
-            raise InputError(f"--paper-rates must be one of {', '.join(RULES)}, got {self.paper_rates!r}")
         e = self.effort
         if e.subset_samples < 0 or e.restarts < 1 or e.iterations < 1:
             raise InputError("search effort must have subset_samples >= 0, restarts >= 1, iterations >= 1")
@@ -156,19 +153,21 @@ def verdict_counts(results, required) -> dict[str, int] | None:
 def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = None,
            on_search: Callable[[str, str, float], None] | None = None,
            on_gd: Callable[[int, float], None] | None = None, command: list[str] | None = None,
-           draw: Draw | None = None) -> VerifyOutcome:
-    """Run verify; raises :class:`qrcheck.InputError` on bad input (nothing is written here)."""
+           draw: Draw | None = None,
+           on_baseline: Callable[[int, int, float], None] | None = None) -> VerifyOutcome:
+    """Run verify; raises :class:`qrcheck.InputError` on bad input (nothing is written here).
+    ``on_baseline(k, K, seconds)``: progress of ``cfg.baseline`` random instances (issue 14)."""
     cfg.validate()
     profile = load_profile(cfg.profile)
-    if draw is None:
+    dataset = None
+    if draw is None and cfg.dataset is not None:
+        from .datasets import dataset_draw
+
+        draw, dataset = dataset_draw(cfg.dataset, S=cfg.S, m=cfg.m, seed=cfg.seed, z_dist=cfg.z_dist,
+                                     labels=cfg.labels, center=cfg.center)
+    elif draw is None:
         draw = make_draw(n=cfg.n, S=cfg.S, m=cfg.m, seed=cfg.seed, z_dist=cfg.z_dist, labels=cfg.labels,
                          X=cfg.X, W0=cfg.W0, z0=cfg.z0, y=cfg.y, normalize=cfg.normalize)
-    if cfg.paper_rates is not None:  # the draw fixes (S, m) (arrays loaded from files included)
-        from dataclasses import replace as replace_cfg
-
-        from .rates import paper_rates
-        eta_w, eta_z = paper_rates(draw.S, draw.m, cfg.paper_rates)
-        cfg = replace_cfg(cfg, eta_w=eta_w, eta_z=eta_z)
     ctx = CheckContext.of(draw, profile, cfg.effort, on_search=on_search)
     results = []
     for checker in registry():
@@ -176,6 +175,16 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
             on_check(checker.eq, checker.name)
         results.append(checker.check(ctx))
     results = tuple(results)
+    from . import diagnostics as _diagnostics
+
+    diag = _diagnostics.kernel_diagnostics(ctx.q, cfg.eta_w, cfg.eta_z, cfg.tol)
+    base = None
+    if cfg.baseline:
+        from .baseline import run_baseline
+
+        base = run_baseline(results, diag, n=draw.n, S=draw.S, m=draw.m, z_dist=draw.z_dist, profile=profile,
+                            effort=cfg.effort, K=cfg.baseline, seed=draw.seed, eta_w=cfg.eta_w,
+                            on_instance=on_baseline)
     case = classify(draw.n, draw.S, draw.m, cfg.eta_w, cfg.eta_z)
     all_violated = {r.eq for r in results if r.status is Status.VIOLATED}
     required = required_properties(cfg.require, case, [r.eq for r in results], all_violated)
@@ -201,14 +210,25 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
                       + (f" (case ({choose_case(case, all_violated)}))" if cfg.require == "regime" else ""))
         gd = GDRecord.from_result(gd_result, reason, certified=not violated)
 
+    diag["gd_stop"] = _diagnostics.gd_stop(gd.to_json(), diag, None if gd_result is None else gd_result.errors,
+                                           cfg.max_steps)
+    extras = {"diagnostics": diag}
+    if base is not None:
+        extras["baseline"] = base.to_json()
+    if dataset is not None:
+        extras["dataset"] = dataset.to_json(cfg.labels, draw.S)
+    verdict = Verdict.decide(tuple(violated), gd, case, verdict_counts(results, required))
+    if base is not None and base.verdict_clause():
+        verdict = Verdict(verdict.text + base.verdict_clause())
     cert = Certificate(
+        extras=extras,
         parameters=cfg.parameters(draw, profile.name),
         inputs=inputs_of(draw),
         properties={r.eq: PropertyRecord.from_result(r) for r in results},
         required=tuple(required),
         regime=Regime.from_json(regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json()),
         gd=gd,
-        verdict=Verdict.decide(tuple(violated), gd, case, verdict_counts(results, required)),
+        verdict=verdict,
         provenance=provenance(command, profile, cfg.effort),
         data=draw.arrays(),
     )

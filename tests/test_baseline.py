@@ -22,23 +22,23 @@ def test_seeds_are_deterministic_and_not_the_draws_streams():
 
 
 @pytest.mark.parametrize("s, values, side", [
-    (2.0, [1.0, 1.1, 1.2], "above"),       # beyond max + width and 1.25 max
-    (1.35, [1.0, 1.1, 1.2], None),          # outside the range, but by less than its width
-    (0.1, [1.0, 1.1, 1.2], "below"),
-    (1.1, [1.0, 1.1, 1.2], None),
-    (500.0, [500.0, 500.0], None),          # a constant baseline: equal is not far
-    (501.0, [500.0, 500.0], None),          # ... nor a tiny step beside it (factor guard)
-    (None, [1.0, 2.0], None),
-    (5.0, [1.0], None),                     # fewer than MIN_K values
+    (2.0, [1.0, 1.1, 1.2, 1.1, 1.1], "above"),       # beyond max + width and 1.25 max
+    (1.35, [1.0, 1.1, 1.2, 1.1, 1.1], None),          # outside the range, but by less than its width
+    (0.1, [1.0, 1.1, 1.2, 1.1, 1.1], "below"),
+    (1.1, [1.0, 1.1, 1.2, 1.1, 1.1], None),
+    (500.0, [500.0] * 5, None),                       # a constant baseline: equal is not far
+    (501.0, [500.0] * 5, None),                       # ... nor a tiny step beside it (factor guard)
+    (None, [1.0, 2.0] * 3, None),
+    (5.0, [1.0, 1.1, 1.2, 1.1], None),                # fewer than FAR_MIN_K values
 ])
 def test_far_rule(s, values, side):
     assert bl.far_side(s, values) == side
 
 
 def test_comparison_quantile_ratio_and_failing_side():
-    c = bl.Comparison.of(3.0, [1.0, 1.0, 1.1, None], "<=")
+    c = bl.Comparison.of(3.0, [1.0, 1.0, 1.1, 1.0, 1.0, None], "<=")
     assert c.median == 1.0 and c.quantile == 1.0 and c.ratio == 3.0 and c.far == "above" and c.failing
-    d = bl.Comparison.of(3.0, [1.0, 1.0, 1.1], ">=")
+    d = bl.Comparison.of(3.0, [1.0, 1.0, 1.1, 1.0, 1.0], ">=")
     assert d.far == "above" and not d.failing          # far on the holding side is not named
     e = bl.Comparison.of(1.0, [1.0, 2.0, 3.0, 4.0])
     assert e.quantile == pytest.approx(0.125) and e.min == 1.0 and e.max == 4.0
@@ -59,8 +59,8 @@ def test_baseline_names_planted_collinear_columns():
     res, ctx = _results(d)
     diag = dg.kernel_diagnostics(ctx.q, 1e-3, 0.0, 1e-3)
     b = bl.run_baseline(res, diag, n=20, S=40, m=10, z_dist="rademacher", profile=load_profile("paper"),
-                        effort=None, K=3, seed=1)
-    assert b.K == 3 and len(b.seeds) == 3 and set(b.properties) == {r.eq for r in res}
+                        effort=None, K=5, seed=1)
+    assert b.K == 5 and len(b.seeds) == 5 and set(b.properties) == {r.eq for r in res}
     assert b.properties["19"].failing and "19" in b.far
     assert b.verdict_clause().startswith("; far outside the random baseline: (19)")
     assert set(b.diagnostics) == set(dg.BASELINE_KEYS)

@@ -147,6 +147,12 @@ class Parameters:
     normalized: bool = False
     force: bool = False
     no_gd: bool = False
+    # issue 14, written only when set: the bundled data set X came from, centring, baseline size
+    dataset: str | None = None
+    center: bool = False
+    baseline: int = 0
+
+    _OPTIONAL = {"dataset": None, "center": False, "baseline": 0}
 
     def validate(self) -> None:
         """Raise :class:`InputError` (one line) on bad rates, tolerance, step counts or gating."""
@@ -159,7 +165,8 @@ class Parameters:
             raise InputError(f"--require must be regime, all or none, got {self.require!r}")
 
     def to_json(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not (f.name in self._OPTIONAL and getattr(self, f.name) == self._OPTIONAL[f.name])}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Parameters":
@@ -190,6 +197,10 @@ class Parameters:
             cmd += ["--track-every", str(self.track_every)]
         cmd += [flag for flag, on in (("--no-gd", self.no_gd), ("--force", self.force),
                                       ("--normalize", self.normalized)) if on]
+        if self.dataset is not None:
+            cmd += ["--dataset", self.dataset] + (["--center"] if self.center else [])
+        if self.baseline:
+            cmd += ["--baseline", str(self.baseline)]
         return cmd
 
 
@@ -238,7 +249,7 @@ class ArraysRecord:
 
 
 # ---- properties -----------------------------------------------------------------------------
-@dataclass(frozen=True, repr=False)  # PropertyResult's one-line repr
+@dataclass(frozen=True)
 class PropertyRecord(PropertyResult):
     """``properties["NN"]``: a :class:`qrcheck.results.PropertyResult` (status, statistic, threshold
     C * L^p * g, method, the enclosure ``[lower, upper]`` written where either is known, witness,
@@ -507,33 +518,6 @@ class Certificate(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._json)
 
-    # display: a readable repr, a notebook table, a rich table (qrcheck.results' one property table)
-    def _title(self) -> str:
-        p = self.parameters
-        src = ", ".join(f"{k} {v.source}" for k, v in self.inputs.items())
-        return (f"qrcheck.Certificate(n={p.n}, S={p.S}, m={p.m}, seed={p.seed}, profile={p.profile!r}, "
-                f"eta_w={p.eta_w:g}, eta_z={p.eta_z:g}; {src})")
-
-    def _footer(self) -> list[str]:
-        from ..results import fmt
-        gd = self.gd
-        run = (f"gradient descent {gd.status}: T = {fmt(gd.T)}, final error {fmt(gd.final_error)}" if gd.ran
-               else f"gradient descent not run ({gd.reason})")
-        return ["required: " + ", ".join(f"({e})" for e in self.required), run, f"verdict: {self.verdict}",
-                f"exit code {self.exit_code}"]
-
-    def __repr__(self) -> str:
-        from ..results import text_table
-        return text_table(self._title(), self.properties.values(), self._footer())
-
-    def _repr_html_(self) -> str:
-        from ..results import html_table
-        return html_table(self._title(), self.properties.values(), self._footer())
-
-    def __rich__(self):
-        from ..results import rich_table
-        return rich_table(self._title(), self.properties.values(), self._footer())
-
     @property
     def violated(self) -> tuple[str, ...]:
         """The required properties whose status is ``violated``, in equation order."""
@@ -591,15 +575,11 @@ class Certificate(Mapping[str, Any]):
         """Canonical JSON text (:func:`io.dumps`)."""
         return io.dumps(self.to_json())
 
-    def write(self, path: str | Path, embed_arrays: bool | None = None) -> "Certificate":
+    def write(self, path: str | Path, embed_arrays: bool = False) -> "Certificate":
         """Write atomically in canonical form (nothing half-written on failure). With
         ``embed_arrays``, also write X, W0, z0, y to ``CERT.arrays.npz`` beside it and record its
         name and sha256 under ``arrays``: both files or neither (:func:`io.write_with_arrays`).
-        ``None`` (the default) embeds exactly when an input came from memory (``qrcheck.verify``
-        on in-memory arrays): no seed or file regenerates those, and the audit needs them.
         Returns the certificate as written."""
-        if embed_arrays is None:
-            embed_arrays = self.data is not None and any(r.source == "memory" for r in self.inputs.values())
         if embed_arrays and self.data is None:
             raise InputError("embed_arrays: this certificate carries no arrays (read from a file?)")
         written = [self]
