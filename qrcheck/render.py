@@ -11,7 +11,6 @@ when it is rendered.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -28,25 +27,8 @@ STATUS_STYLE = {"certified": "bold green", "passed": "green", "violated": "bold 
 
 
 # ---- the number formatter -------------------------------------------------------------------
-def fmt(x: Any) -> str:
-    """A number in at most ~10 characters ("-" for null; ints below 1e9 in full, others to 4
-    significant digits, scientific outside [1e-3, 1e5)); anything else as short text."""
-    if x is None:
-        return "-"
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        s = str(x)
-        return s if len(s) <= 24 else s[:21] + "..."
-    try:
-        f = float(x)
-    except OverflowError:
-        return f"{str(x)[:6]}...({len(str(x))} digits)"
-    if isinstance(x, int) and abs(x) < 10**9:
-        return str(x)
-    if not math.isfinite(f):
-        return str(f)
-    if f == 0 or 1e-3 <= abs(f) < 1e5:
-        return f"{f:.4g}"
-    return f"{f:.3e}"
+# fmt lives in qrcheck.results (layer 4), so that the reprs of results and certificates use it too
+from .results import fmt  # noqa: E402
 
 
 def slack(x: float | None) -> str:

@@ -12,6 +12,12 @@ re-derivation and the status rule), :mod:`.thresholds` (built-in profiles, versi
 
 from __future__ import annotations
 
+from .. import _callable_module
+
+# qrcheck.audit(path) is the Python API's function (docs/api.md): importing this package binds the
+# name qrcheck.audit to it, so the package itself is made callable
+_callable_module(__name__, "audit")
+
 __all__ = ["audit", "AuditReport", "Outcome", "Mismatch", "Ledger", "REPLAY_MAX_STEPS"]
 
 
