@@ -426,6 +426,12 @@ def run_sweep(specs: Sequence[RunSpec], out_dir: str | Path, *, workers: int | N
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out: {out_dir} is not a folder")
+    if out_dir.is_dir():   # the files rebuilt at the end: never over a FIFO, device or read-only file
+        from .certificate.io import check_output
+
+        for name in ("summary.csv", "table.md"):
+            if os.path.lexists(out_dir / name):
+                check_output(out_dir / name, "--out")
     rdir = runs_dir(out_dir)
     rdir.mkdir(parents=True, exist_ok=True)
     with _DirLock(out_dir):

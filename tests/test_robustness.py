@@ -396,6 +396,15 @@ def test_sweep_validates_everything_up_front(tmp_path, bad):
     assert not d.exists()
 
 
+def test_sweep_never_replaces_a_special_file_in_its_folder(tmp_path):
+    d = tmp_path / "sweep"
+    d.mkdir()
+    os.mkfifo(d / "summary.csv")
+    line = error_line(qr(*SWEEP, "--S", "30", "--m", "10", "--no-gd", "--out", d))
+    assert "summary.csv" in line and stat.S_ISFIFO(os.lstat(d / "summary.csv").st_mode)
+    assert not (d / "runs").exists()
+
+
 def _proc_table() -> dict[int, tuple[int, str]]:
     """pid -> (ppid, state) of every process."""
     table = {}

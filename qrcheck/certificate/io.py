@@ -368,8 +368,11 @@ def _default_mode(fd: int) -> None:
 @contextlib.contextmanager
 def atomic_file(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it to ``path``, on any failure
-    remove it. A killed run never leaves a half-written file at ``path``."""
+    remove it. A killed run never leaves a half-written file at ``path``. Only a regular file (or
+    nothing) at ``path`` is ever replaced: a folder, FIFO, device or socket there is refused
+    (:class:`InputError`) before anything is written."""
     path = Path(path)
+    _refuse_special(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         _default_mode(fd)
@@ -394,7 +397,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
 def sha256_file(path: str | Path) -> str:
     """sha256 of a file's bytes, read in chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:   # never a FIFO or a device (which would not end)
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -426,6 +429,16 @@ def _write_npz(fh: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
             with zf.open(info, "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.ascontiguousarray(arrays[name], dtype="<f8"),
                                           allow_pickle=False)
+
+
+def _refuse_special(path: Path) -> None:
+    """Raise :class:`InputError` when something other than a regular file is at ``path``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path} is {file_kind(st.st_mode)}; qrcheck replaces only regular files")
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:
@@ -495,6 +508,9 @@ def write_with_arrays(path: str | Path, text_for: Callable[[dict | None], str],
     """
     path = Path(path)
     npz = arrays_path(path) if arrays is not None else None
+    for target in (path, npz):
+        if target is not None:
+            _refuse_special(target)
     tmp_npz = tmp_cert = backup = None
     try:
         record = None
