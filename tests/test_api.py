@@ -261,3 +261,33 @@ def test_pytest_plugin_option_fixture_and_hypothesis_profile(tmp_path):
     assert checked_profile("paper") == "paper"
     with pytest.raises(pytest.fail.Exception, match="--qrcheck-profile: .*nope"):
         checked_profile("nope")
+
+
+# ---- the command line: --version, -h, --paper-rates ------------------------------------------
+def run_main(monkeypatch, capsys, *args):
+    from qrcheck import cli
+    monkeypatch.setattr(sys, "argv", ["qrcheck", *args])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def test_cli_version_help_and_paper_rates(monkeypatch, capsys, tmp_path):
+    code, out, _ = run_main(monkeypatch, capsys, "--version")
+    assert code == 0 and out.strip() == f"qrcheck {qrcheck.__version__}"
+    code, out, _ = run_main(monkeypatch, capsys, "-h")
+    assert code == 0 and "verify" in out and "--version" in out
+    code, out, _ = run_main(monkeypatch, capsys, "verify", "-h")
+    assert code == 0 and "--paper-rates" in out
+    for extra, eta_w in ((["--paper-rates", "implied"], 5e-4), (["--paper-rates"], 1e-3)):
+        cert = tmp_path / "c.json"
+        code, _, err = run_main(monkeypatch, capsys, "verify", "--n", "4", "--S", "1000", "--m", "400", *extra,
+                                "--no-gd", "--effort", "low", "--out", str(cert))
+        assert code in (0, 1), err
+        assert json.loads(cert.read_text())["parameters"]["eta_w"] == eta_w
+    code, _, err = run_main(monkeypatch, capsys, "verify", "--n", "4", "--S", "5", "--m", "3", "--paper-rates",
+                            "--eta-w", "1e-4", "--no-gd")
+    assert code == 2 and "pass either --paper-rates or --eta-w/--eta-z" in err
+    code, _, err = run_main(monkeypatch, capsys, "verify", "--n", "4", "--S", "5", "--m", "3", "--paper-rates", "typo")
+    assert code == 2 and "--paper-rates must be one of stated, implied, got 'typo'" in err
