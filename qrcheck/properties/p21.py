@@ -159,13 +159,13 @@ class DualSigmaMin(Checker):
         details = {"n_star": n_s, "n_star_interval": interval.to_json(), "effort": ctx.effort.to_dict()}
         xi, xi_upper = global_null_direction(q)
         fails_everywhere = thr > 0 and xi_upper < thr
-        details["sigma_min_XT_upper"] = xi_upper
+        details["sigma_min_XT_upper"] = xi_upper  # >= ||X^T xi|| / ||xi|| >= sigma_min((X^J)^T), every J
+        details["null_direction"] = [float(v) for v in xi]
         if n_s > m:
             details["budget_cut"] = budget.cut
             reason = f"n* = {n_s} > m = {m}"
             if fails_everywhere:
                 details["fails_for_every_n_star"] = True
-                details["null_direction"] = [float(v) for v in xi]
                 reason += (f"; (21) fails for every n* <= m: ||X^T xi|| <= {xi_upper:.3g} < {thr:.3g} "
                            "for the bottom direction xi")
             return self.result(ctx, statistic=None, method="family empty", status=Status.VACUOUS,
