@@ -71,13 +71,17 @@ def lambda_min(M: np.ndarray, E: np.ndarray | float | None = None) -> tuple[floa
     if m == 0:
         raise ValueError("empty matrix")
     M = np.asarray(M, dtype=np.float64)
-    M = (M + M.T) / 2 if not np.array_equal(M, M.T) else M
+    sym_err = 0.0
+    if not np.array_equal(M, M.T):  # the true matrix is symmetric: symmetrising moves M no further from it
+        M = (M + M.T) / 2
+        sym_err = norm_F_upper(U * np.abs(M))  # ... apart from the rounding of (M + M^T) / 2
     if E is None:
         e_norm = 0.0
     elif isinstance(E, float):
         e_norm = E
     else:
         e_norm = norm_F_upper(E)
+    e_norm += sym_err
     w, V = scipy.linalg.eigh(M)
     g = gamma(m + 3) * (1 + 4 * gamma(m + 3))
     # eps >= ||V^T V - I||_2

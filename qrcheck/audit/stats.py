@@ -87,6 +87,7 @@ class Quantities:
             EC = 0.0
         else:
             C, EC = en.product(A.T, A * weights[:, None])
+            EC = EC + 2 * en.U * np.abs(C)  # the weights themselves (z0^2) are rounded
         H = G * C
         E = (EG * np.abs(C) + np.abs(G) * EC + EG * EC) * (1 + 4 * en.U) + en.U * np.abs(H) + en.TINY
         return H, E
