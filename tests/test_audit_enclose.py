@@ -138,3 +138,29 @@ def test_search_bounds_are_valid():
     for s_star in (0, 1, 2):
         worst = min(stats.value_30(q, np.setdiff1d(G0, R)).value for R in itertools.combinations(range(6), s_star))
         assert stats.bound_30(q, G0, s_star) <= worst + 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ntk_enclosures(seed):
+    """lambda_min(H0) with Gaussian z0 (rounded weights z0^2) and lambda_min(H_Gamma) of (30)."""
+    rng = np.random.default_rng(seed)
+    X, W0, _ = _draw(seed, n=3, S=7, m=4)
+    z0 = rng.standard_normal(7)
+    q = stats.Quantities(X, W0, z0)
+    P = mp_matrix(W0) * mp_matrix(X)
+    A = [[1 if P[i, j] > 0 else 0 for j in range(4)] for i in range(7)]
+    G = mp_gram(X, X)
+
+    def H(rows, w):
+        M = mpmath.matrix(4, 4)
+        for a in range(4):
+            for b in range(4):
+                M[a, b] = G[a, b] * sum(w[i] * A[i][a] * A[i][b] for i in rows)
+        E, _ = mpmath.eigsy(M)
+        return min(E[i] for i in range(E.rows))
+
+    e = stats.enclosure_H0(q)
+    assert mpmath.mpf(e.lo) <= H(range(7), [mpmath.mpf(float(z)) ** 2 for z in z0]) <= mpmath.mpf(e.hi)
+    keep = np.array([0, 2, 3, 5, 6])
+    e30 = stats.value_30(q, keep)
+    assert mpmath.mpf(e30.lo) <= H(keep, [1] * 7) <= mpmath.mpf(e30.hi)
