@@ -271,9 +271,11 @@ def check(X: Any = None, W0: Any = None, z0: Any = None, *, S: int | None = None
     --------
     >>> import numpy as np, qrcheck
     >>> X = np.linalg.qr(np.random.default_rng(0).standard_normal((20, 10)))[0]   # (20, 10)
-    >>> report = qrcheck.check(X, S=40, seed=1)
-    >>> report["19"].status                    # orthonormal columns: <X^j, X^j'> = 0
-    <Status.CERTIFIED: 'certified'>
+    >>> report = qrcheck.check(X, S=40, seed=1, profile="sharp")
+    >>> report["19"].status, report["19"].statistic < 1e-12    # orthonormal: <X^j, X^j'> = 0
+    (<Status.CERTIFIED: 'certified'>, True)
+    >>> report.inputs["X"]["source"], len(report)
+    ('memory', 12)
     """
     from .draw import make_draw
     prof, eff, only = _profile(profile), _effort(effort), _selection(properties)

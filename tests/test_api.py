@@ -291,3 +291,13 @@ def test_cli_version_help_and_paper_rates(monkeypatch, capsys, tmp_path):
     assert code == 2 and "pass either --paper-rates or --eta-w/--eta-z" in err
     code, _, err = run_main(monkeypatch, capsys, "verify", "--n", "4", "--S", "5", "--m", "3", "--paper-rates", "typo")
     assert code == 2 and "--paper-rates must be one of stated, implied, got 'typo'" in err
+
+
+@pytest.mark.parametrize("module", ["qrcheck.api", "qrcheck.rates", "qrcheck.testing", "qrcheck.strategies"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    if module == "qrcheck.strategies":
+        pytest.importorskip("hypothesis")
+    failed, _ = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert failed == 0
