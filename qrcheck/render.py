@@ -58,6 +58,17 @@ def load_for_show(path: str | Path) -> dict:
     return cert
 
 
+def status_reason(r: Mapping) -> str:
+    """": n* = 2121 > m = 300": one short reason for a ``vacuous`` or ``not_applicable`` row (the
+    first clause of ``details.reason``), "" for any other status (issue 10: a pass that rests on
+    vacuous checks says why)."""
+    if r.get("status") not in ("vacuous", "not_applicable"):
+        return ""
+    why = str((r.get("details") or {}).get("reason") or "")
+    why = why.replace(";", ",").split(",")[0].strip()
+    return f": {why}" if why else ""
+
+
 def certificate_table(cert: Mapping) -> Table:
     """The property table of a certificate, readable at 80 columns: property names and statuses
     wrap between words, numbers never wrap; required properties marked *; a ``vs random`` column
@@ -86,7 +97,7 @@ def certificate_table(cert: Mapping) -> Table:
         mark = "*" if eq in req else ""
         row = [Text(f"{eq}{mark}"), Text(display_name(r.get("name", ""))), Text(fmt(r["statistic"])),
                Text(str(r.get("sense", ""))), Text(fmt(r["threshold"])), Text(fmt(r.get("empirical_constant"))),
-               Text(display_name(r["status"]), style=STATUS_STYLE.get(r["status"], ""))]
+               Text(display_name(r["status"]) + status_reason(r), style=STATUS_STYLE.get(r["status"], ""))]
         if base is not None:
             cell = _baseline_cell(base.get(eq))
             row.append(Text(cell, style="bold red" if cell.endswith("FAR") else ""))
