@@ -193,7 +193,7 @@ def verify(
                                   "--profile": profile if Path(profile).suffix == ".toml" else None})
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                      console=err, transient=True) as progress:
+                      console=err, transient=True, disable=not err.is_terminal) as progress:
             from .properties import registry
             task = progress.add_task("checking properties", total=len(registry()))
             gd_task = None
@@ -349,7 +349,7 @@ def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Opt
     validate_specs(specs)  # bad input: one line, before any progress bar or file
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err,
-                  transient=True) as progress:
+                  transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("runs", total=None)
         counts = {"failed": 0}
 
@@ -484,7 +484,7 @@ def audit_command(
     from .render import audit_table
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("auditing", total=None)
 
         def on_stage(s: str) -> None:
