@@ -244,7 +244,8 @@ def refined_product(A: np.ndarray, B: np.ndarray, P: np.ndarray | None = None,
     i, j = np.divmod(cand, q)
     r = up(bound.c * bound.a[i] * bound.b[j] + bound.absolute)
     open_ = cand[np.abs(P.flat[cand]) <= r]
-    todo = open_[:limit]
+    # the ``limit`` smallest first: the minimum (25) looks at is always recomputed exactly
+    todo = open_ if open_.size <= limit else open_[np.argsort(np.abs(P.flat[open_]), kind="stable")[:limit]]
     exact = []
     if todo.size:
         P = P.copy()
@@ -276,7 +277,10 @@ def min_abs(rp: RefinedProduct, value: float | None = None) -> Enclosure:
     r = rp.bound.max()
     if not rp.complete:
         v = float(np.min(np.abs(rp.P))) if value is None else value
-        return Enclosure(v, 0.0, up(v + r), method + " (too many open signs: lower end 0)")
+        # too many open signs to refine them all: the lower end is 0; the smallest ones were
+        # recomputed exactly, so an exact zero among them still proves failure
+        zero = any(e == 0 for e in rp.exact)
+        return Enclosure(v, 0.0, 0.0 if zero else up(v + r), method + " (too many open signs: lower end 0)")
     if not len(rp.refined):
         v = float(np.min(np.abs(rp.P))) if value is None else value
         return Enclosure(v, max(dn(v - r), 0.0), up(v + r), method)

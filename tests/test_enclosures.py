@@ -258,3 +258,14 @@ def test_enclosure_widens_to_its_value_and_exact():
     assert e.lower == 1.0 and e.contains(1.0)
     assert E.Enclosure.exact(3.0).radius == 0.0
     assert math.isinf(E.Enclosure(math.nan, 0, 1).upper)
+
+
+def test_many_open_signs_still_prove_an_exact_zero():
+    rng = np.random.default_rng(0)
+    X = unit(rng, 5, 40)
+    W = rng.standard_normal((200, 5))
+    W[:150] = 0.0  # 6000 exact zeros: more than EXACT_LIMIT are recomputed
+    rp = E.refined_product(W, X)
+    assert not rp.complete and not rp.signs_exact
+    enc = E.min_abs(rp)
+    assert enc.lower == enc.upper == 0.0

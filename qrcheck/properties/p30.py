@@ -231,6 +231,9 @@ class NTKFirstLayer(Checker):
         H = restricted_ntk(ctx)
         gb = b.gram_bound
         lower_bounds, e0 = removal_bounds(H, gb)
+        if not ctx.q.P0_product.signs_exact:  # A0 itself is not proved: nothing about H_Gamma is
+            lower_bounds = np.full_like(lower_bounds, -np.inf)
+            e0 = E.EigenBound(e0.value, -np.inf, np.inf, np.inf, "activation signs left open by rounding")
         lam0 = e0.value
         details["lambda_min_H_Gamma0"] = lam0
         if thr > 0:
@@ -245,6 +248,8 @@ class NTKFirstLayer(Checker):
         details["budget_cut"] = budget.cut
         witness = {"removed": list(found.removed)}
         we = witness_enclosure(H, gb, found.removed)
+        if not ctx.q.P0_product.signs_exact:
+            we = E.EigenBound(we.value, -np.inf, np.inf, np.inf, "activation signs left open by rounding")
         details["witness_upper"] = we.upper
         how = "every removal of S* neurons" if found.exact else found.found_by
         return self.result(ctx, statistic=found.value, exact=False, witness_bound=max(we.upper, found.value),
