@@ -28,6 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("qrcheck_profile", "default threshold profile of the qrcheck_profile fixture", default="paper")
 
 
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's own plugin loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     try:
         from hypothesis import settings

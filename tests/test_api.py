@@ -254,6 +254,7 @@ def test_pytest_plugin_option_fixture_and_hypothesis_profile(tmp_path):
             assert s.derandomize and s.database is None and s.deadline is None
     """))
     res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--qrcheck-profile", "sharp",
+                          "--hypothesis-profile", "qrcheck",
                           str(tmp_path / "test_it.py")], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "2 passed" in res.stdout and "qrcheck profile: sharp" in res.stdout
