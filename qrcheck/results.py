@@ -170,6 +170,12 @@ class PropertyResult:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({describe(self)}; method {self.method!r})"
 
+    def _repr_html_(self) -> str:
+        return html_table(describe(self), [self])
+
+    def __rich__(self):
+        return rich_table(describe(self), [self])
+
     def to_json(self) -> dict:
         d = {"status": self.status.value, "statistic": self.statistic, "threshold": self.threshold,
              "method": self.method, "sense": self.sense.value, "name": self.name,
