@@ -74,8 +74,13 @@ class Quantities:
     @cached_property
     def P0_product(self) -> "enclosures.RefinedProduct":
         """W0 X with its rounding bound; entries whose sign the bound leaves open are recomputed
-        exactly (``enclosures.refined_product``), so A0 is the true activation pattern."""
-        return enclosures.refined_product(self.W0, self.X, model.preactivations(self.W0, self.X))
+        exactly (``enclosures.refined_product``), so A0 is the true activation pattern. The GEMM runs
+        with the rows in ``neuron_order`` (then put back), so every entry's float value is the same
+        however the neurons are listed."""
+        o = self.neuron_order
+        P = np.empty((self.S, self.m))
+        P[o] = model.preactivations(self.W0[o], self.X)
+        return enclosures.refined_product(self.W0, self.X, P)
 
     @cached_property
     def P0(self) -> np.ndarray:
