@@ -340,6 +340,27 @@ def list_properties() -> None:
     out.print(properties_table(checkers))
 
 
+def _sweep_data(dataset: Optional[str], X: Optional[Path], center: bool, m: str) -> Optional[dict]:
+    """The data set a sweep subsamples (``--dataset NAME`` or ``--X FILE``): its name for verify
+    (``file:PATH`` for a file) and n; checks that every m fits in it."""
+    from .sweep import parse_int_list
+
+    if dataset is not None and X is not None:
+        raise InputError("--dataset and --X both give the data: pass one")
+    if dataset is None and X is None:
+        if center:
+            raise InputError("--center needs --dataset or --X")
+        return None
+    from .datasets import FILE_PREFIX, load
+
+    name = dataset if dataset is not None else f"{FILE_PREFIX}{X}"
+    whole = load(name, center=False)
+    big = max(parse_int_list(m, "m"))
+    if big > whole.n_points:
+        raise InputError(f"--m {big} exceeds the {whole.n_points} points of {dataset or X}")
+    return {"name": name, "n": whole.n}
+
+
 def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Optional[str]):
     """Run :func:`qrcheck.sweep.run_sweep` under a rich progress bar (runs, ETA) on stderr."""
     from rich.progress import MofNCompleteColumn, TimeRemainingColumn
@@ -351,15 +372,23 @@ def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Opt
                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("runs", total=None)
-        counts = {"failed": 0}
+        counts = {"failed": 0, "done": 0, "todo": 0}
+        lines = None if err.is_terminal else _line_progress()
 
         def on_start(todo: int, skipped: int) -> None:
+            counts["todo"] = todo
             progress.update(task, total=todo, description=f"runs ({skipped} already finished)")
+            if lines:
+                lines.line(f"sweep: {todo} runs to do, {skipped} already finished", force=True)
 
         def on_result(spec, result) -> None:
             counts["failed"] += not result.ok
+            counts["done"] += 1
             note = f" {counts['failed']} failed" if counts["failed"] else ""
             progress.update(task, advance=1, description=f"runs: last {spec.run_id} {result.seconds:.1f}s{note}")
+            if lines:
+                lines.line(f"sweep: {counts['done']}/{counts['todo']} runs done; last {spec.run_id} "
+                           f"{result.seconds:.1f} s{note}", force=counts["done"] == counts["todo"])
 
         def on_aside(a) -> None:
             progress.console.print(f"run {a.run_id}: its file {a.reason}; moved aside to {a.moved_to}, "
@@ -407,17 +436,25 @@ def sweep(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     figures: FiguresOpt = True,
+    dataset: DatasetOpt = None,
+    X: Annotated[Optional[Path], typer.Option("--X", help="Sweep subsamples of the columns (points) of this n x N .npy file (as --dataset does).")] = None,
+    center: CenterOpt = False,
+    baseline: Annotated[Optional[int], typer.Option("--baseline", help="Random instances per run to compare with (default 5 with --dataset/--X, else 0).")] = None,
 ) -> None:
-    """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/."""
+    """Run verify for every (S, m, rep); resumable; writes DIR/runs/, summary.csv, table.md, figures/.
+    With --dataset or --X every run checks m points subsampled (from its seed) from the data."""
     from .search import effort_from
     from .rates import paper_eta_w
     from .sweep import parse_int_list, plan_grid, rebuild_outputs
     from .verify import VerifyConfig
 
     try:
-        template = VerifyConfig(n=n, seed=seed, z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w,
-                                eta_z=eta_z, tol=tol, max_steps=max_steps, no_gd=no_gd, force=force,
-                                require=require, effort=effort_from(effort, subset_samples, restarts, iterations, time_budget))
+        data = _sweep_data(dataset, X, center, m)
+        template = VerifyConfig(n=data["n"] if data else n, seed=seed, z_dist=z_dist, labels=labels, profile=profile,
+                                eta_w=eta_w, eta_z=eta_z, tol=tol, max_steps=max_steps, no_gd=no_gd, force=force,
+                                require=require, effort=effort_from(effort, subset_samples, restarts, iterations, time_budget),
+                                dataset=data["name"] if data else None, center=center,
+                                baseline=baseline if baseline is not None else (5 if data else 0))
         template.validate()
         specs = plan_grid(template, parse_int_list(S, "S"), parse_int_list(m, "m"), reps, seed,
                           eta_w=paper_eta_w if paper_rates else None)

@@ -241,9 +241,14 @@ def comparison_markdown(which: str, comps: Sequence[CellComparison], local: Sequ
     for c in comps:
         ours = "-" if c.ours is None else f"{format_range(c.ours, c.quantity)} (n={c.ours.count})"
         verdict = "-" if c.in_range is None else ("yes" if c.in_range else "NO")
-        lines.append(f"| {c.S} | {c.m} | {QUANTITY_LABELS[c.quantity]} | "
-                     f"{'-' if c.paper is None else c.paper.printed} | {ours} | {verdict} | {c.note} |")
+        lines.append(f"| {c.S} | {c.m} | {_md_cell(QUANTITY_LABELS[c.quantity])} | "
+                     f"{'-' if c.paper is None else _md_cell(c.paper.printed)} | {ours} | {verdict} | {_md_cell(c.note)} |")
     return "\n".join(lines) + "\n"
+
+
+def _md_cell(s: object) -> str:
+    """A markdown table cell: ``|`` escaped (labels such as |D| and ||W_T - W_0||_F), one line."""
+    return str(s).replace("|", "\\|").replace("\n", " ")
 
 
 def comparison_csv(comps: Sequence[CellComparison]) -> str:

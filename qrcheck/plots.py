@@ -317,6 +317,8 @@ def constants_figure(points: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
                 drawn = True
         ax.set_title(PROPERTY_LABELS.get(eq, f"({eq})"), fontsize=8)
         ax.grid(alpha=0.3)
+        if all_m:
+            ax.set_xlim(min(all_m) - 0.3 * gap, max(all_m) + 0.3 * gap)
         ax.tick_params(labelsize=7)
         if not drawn:
             ax.text(0.5, 0.5, "no statistic", ha="center", va="center", transform=ax.transAxes, fontsize=8,

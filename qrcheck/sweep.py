@@ -565,23 +565,58 @@ class RunRow:
     wall_seconds: float | None
     seconds_per_step: float | None
     error: str | None
+    # issue 14: per property (PROPERTY_EQS order) the statistic, the empirical constant statistic / g
+    # and, with verify --baseline, the baseline's median constant; the data set ("" for random X)
+    statistics: tuple[float | None, ...] = (None,) * len(PROPERTY_EQS)
+    constants: tuple[float | None, ...] = (None,) * len(PROPERTY_EQS)
+    baseline_constants: tuple[float | None, ...] = (None,) * len(PROPERTY_EQS)
+    dataset: str | None = None
+
+    _PER_EQ = (("statistics", "stat_"), ("constants", "const_"), ("baseline_constants", "baseline_const_"))
 
     @staticmethod
     def columns() -> tuple[str, ...]:
-        head = ("run_id", "n", "S", "m", "rep", "seed", "eta_w", "eta_z", "labels")
+        head = ("run_id", "n", "S", "m", "rep", "seed", "eta_w", "eta_z", "labels", "dataset")
         tail = ("verdict", "gd_status", "T", "final_error", "kappa_H", "D", "D_density", "W_distance",
                 "W_per_sqrt_m", "z_distance", "wall_seconds", "seconds_per_step", "error")
-        return head + tuple(f"p{eq}" for eq in PROPERTY_EQS) + tail
+        per_eq = tuple(f"{prefix}{eq}" for _, prefix in RunRow._PER_EQ for eq in PROPERTY_EQS)
+        return head + tuple(f"p{eq}" for eq in PROPERTY_EQS) + per_eq + tail
 
     def as_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "statuses"}
+        tuples = {"statuses"} | {name for name, _ in self._PER_EQ}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in tuples}
         d.update({f"p{eq}": s for eq, s in zip(PROPERTY_EQS, self.statuses)})
+        for name, prefix in self._PER_EQ:
+            d.update({f"{prefix}{eq}": v for eq, v in zip(PROPERTY_EQS, getattr(self, name))})
         return {c: d[c] for c in self.columns()}
 
 
 def _rep_of(run_id: str) -> int | None:
     tail = run_id.rsplit("_rep", 1)
     return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
+
+
+def _per_eq(cert: dict) -> dict[str, tuple[float | None, ...]]:
+    """Each property's statistic, empirical constant (statistic / g) and the random baseline's
+    median constant (verify --baseline; the baseline's median statistic over the same g)."""
+    props = cert.get("properties", {})
+    base = (cert.get("baseline") or {}).get("properties") or {}
+
+    def g_of(r: dict) -> float | None:
+        g = (r.get("rule") or {}).get("g")
+        return g if isinstance(g, (int, float)) and g else None
+
+    def const(v, g):
+        return None if v is None or g is None else v / g
+
+    stats, consts, bconsts = [], [], []
+    for eq in PROPERTY_EQS:
+        r = props.get(eq) or {}
+        g = g_of(r)
+        stats.append(r.get("statistic"))
+        consts.append(r.get("empirical_constant", const(r.get("statistic"), g)))
+        bconsts.append(const((base.get(eq) or {}).get("median"), g))
+    return {"statistics": tuple(stats), "constants": tuple(consts), "baseline_constants": tuple(bconsts)}
 
 
 def row_from_certificate(run_id: str, cert: dict) -> RunRow:
@@ -596,7 +631,8 @@ def row_from_certificate(run_id: str, cert: dict) -> RunRow:
                   final_error=gd.get("final_error"), kappa_H=gd.get("kappa_H"), D=D,
                   D_density=None if D is None else D / (m * S), W_distance=W,
                   W_per_sqrt_m=None if W is None else W / math.sqrt(m), z_distance=gd.get("z_distance"),
-                  wall_seconds=gd.get("wall_seconds"), seconds_per_step=gd.get("seconds_per_step"), error=None)
+                  wall_seconds=gd.get("wall_seconds"), seconds_per_step=gd.get("seconds_per_step"), error=None,
+                  dataset=p.dataset, **_per_eq(cert))
 
 
 def row_from_error(record: dict) -> RunRow:
@@ -605,7 +641,8 @@ def row_from_error(record: dict) -> RunRow:
                   seed=p.seed, eta_w=p.eta_w, eta_z=p.eta_z, labels=p.labels,
                   statuses=(None,) * len(PROPERTY_EQS), verdict=None, gd_status=None, T=None, final_error=None,
                   kappa_H=None, D=None, D_density=None, W_distance=None, W_per_sqrt_m=None, z_distance=None,
-                  wall_seconds=None, seconds_per_step=None, error=record.get("error") or "unknown error")
+                  wall_seconds=None, seconds_per_step=None, error=record.get("error") or "unknown error",
+                  dataset=p.dataset)
 
 
 def collect(out_dir: str | Path) -> tuple[tuple[RunRow, ...], dict[str, dict]]:
@@ -736,6 +773,34 @@ class Outputs:
     figures_skipped: str | None
 
 
+def figure_meta(rows: Sequence[RunRow]) -> dict:
+    """What every figure's caption states: n, the rates, the number of runs and reps, the data set."""
+    ok = [r for r in rows if r.error is None]
+    reps = sorted({r.rep for r in ok if r.rep is not None})
+    data = sorted({r.dataset for r in ok if r.dataset})
+    return {"n": ok[0].n if ok else None, "eta_w": sorted({r.eta_w for r in ok}), "eta_z": sorted({r.eta_z for r in ok}),
+            "runs": len(ok), "reps": len(reps) or None, "data": ", ".join(data) or None}
+
+
+def constant_points(certs: dict[str, dict]) -> list[dict]:
+    """One point per run for :func:`qrcheck.plots.draw_constants`: S, m, every property's empirical
+    constant, and the random baseline's constants (each instance's statistic / g)."""
+    pts = []
+    for cert in certs.values():
+        props = cert.get("properties", {})
+        base = (cert.get("baseline") or {}).get("properties") or {}
+        consts, bvals = {}, {}
+        for eq in PROPERTY_EQS:
+            r = props.get(eq) or {}
+            g = (r.get("rule") or {}).get("g")
+            consts[eq] = r.get("empirical_constant")
+            if isinstance(g, (int, float)) and g:
+                bvals[eq] = [v / g for v in (base.get(eq) or {}).get("values") or [] if v is not None]
+        pts.append({"S": int(cert["parameters"]["S"]), "m": int(cert["parameters"]["m"]), "constants": consts,
+                    "baseline": bvals})
+    return pts
+
+
 def rebuild_outputs(out_dir: str | Path, *, figures: bool = True, paper=None) -> Outputs:
     """Rebuild ``summary.csv``, ``table.md`` and ``figures/`` from ``out_dir/runs/`` alone (atomic
     writes). With ``paper`` (a :class:`qrcheck.paper.PaperTable`) the figures overlay the paper's
@@ -759,5 +824,9 @@ def rebuild_outputs(out_dir: str | Path, *, figures: bool = True, paper=None) ->
                 traj = error_trajectory(cert)
                 if traj is not None:
                     trajectories[run_id] = (int(cert["parameters"]["S"]), int(cert["parameters"]["m"]), *traj)
-            figs = plots.draw_all(cells, trajectories, out_dir / "figures", paper=paper)
+            meta = figure_meta(rows)
+            figs = plots.draw_all(cells, trajectories, out_dir / "figures", paper=paper, meta=meta)
+            points = constant_points(certs)
+            if points:
+                figs = figs + (plots.draw_constants(points, out_dir / "figures", meta),)
     return Outputs(rows, cells, csv_path, md_path, figs, skipped)
