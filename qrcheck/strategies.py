@@ -26,7 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 import numpy as np
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # the optional extra
+    raise ImportError("qrcheck.strategies needs hypothesis: pip install 'qrcheck[hypothesis]'") from exc
 
 from . import InputError
 from .rates import RateRule, paper_rates
