@@ -158,7 +158,7 @@ class Baseline:
     def to_json(self) -> dict:
         return {"K": self.K, "seeds": list(self.seeds), "n": self.n, "S": self.S, "m": self.m,
                 "z_dist": self.z_dist, "stream": f"SeedSequence(seed, spawn_key=({BASELINE_KEY},))",
-                "rule": RULE, "far_factor": FAR_FACTOR, "far": list(self.far),
+                "rule": RULE, "far_factor": FAR_FACTOR, "far_min_k": FAR_MIN_K, "far": list(self.far),
                 "properties": {e: c.to_json() for e, c in self.properties.items()},
                 "diagnostics": {k: c.to_json() for k, c in self.diagnostics.items()},
                 "wall_seconds": self.wall_seconds}

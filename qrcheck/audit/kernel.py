@@ -329,6 +329,7 @@ def _gating_and_verdict(cert: dict, led: Ledger, statuses: Mapping[str, str], re
     suffix = _outside_suffix(cert)
     if suffix is not None:
         core += suffix
+    core += _baseline_clause(cert)
     claimed_core = strip_counts(rest)
     led.check("verdict", claimed_core, core, why="the verdict text re-derived from the audited statuses, GD and regime")
 
@@ -343,6 +344,34 @@ def strip_counts(text: str) -> str:
     if "#" not in text:
         return text
     return _COUNT_RUN.sub("", _COUNT_GROUP.sub("", text))
+
+
+def _baseline_clause(cert: dict) -> str:
+    """The verdict's "; far outside the random baseline: (19), ..." (issue 14, qrcheck.baseline),
+    re-derived from the recorded baseline values, each property's own statistic and sense, and the
+    rule's constants the baseline records (``far_factor``, ``far_min_k``): far above a ``<=``
+    property's range [lo, hi] when s > hi + max(hi - lo, (F - 1)|hi|), far below a ``>=`` / ``>``
+    property's when s < lo - max(hi - lo, (1 - 1/F)|lo|). The K random instances are not re-run."""
+    b = cert.get("baseline")
+    if not isinstance(b, dict) or not is_number(b.get("far_factor")):
+        return ""
+    F, kmin = float(b["far_factor"]), b.get("far_min_k", 5)
+    far = []
+    for eq in EQS:
+        c, r = (b.get("properties") or {}).get(eq), cert["properties"].get(eq)
+        if not isinstance(c, dict) or not isinstance(r, dict) or not is_number(r.get("statistic")):
+            continue
+        vals = [float(v) for v in c.get("values") or [] if is_number(v)]
+        if not is_number(kmin) or len(vals) < kmin:
+            continue
+        s, lo, hi = float(r["statistic"]), min(vals), max(vals)
+        if r.get("sense") == "<=":
+            hit = s > hi and s > hi + max(hi - lo, (F - 1) * abs(hi))
+        else:
+            hit = s < lo and s < lo - max(hi - lo, (1 - 1 / F) * abs(lo))
+        if hit:
+            far.append(eq)
+    return ("; far outside the random baseline: " + ", ".join(f"({e})" for e in far)) if far else ""
 
 
 def _outside_suffix(cert: dict) -> str | None:

@@ -128,6 +128,14 @@ NOT_VOUCHED: dict[str, str] = {
     "diagnostics.gd_stop.words": "advice in words (issue 14)",
     "diagnostics.gd_stop.suggested_*": "advice: a rate to try after an early stop",
     "diagnostics.*.method": "how the untrusted eigensolver worked",
+    "baseline.*": "the random baseline (issue 14): K fresh draws checked by the untrusted side, each repeatable "
+                  "with qrcheck verify --seed baseline.seeds[k]; the verdict's far-outside clause is re-derived "
+                  "from the recorded values",
+    "dataset.*": "where X came from (issue 14: package, version, subsample indices); X and y are checked "
+                 "against their digests",
+    "parameters.dataset": "the bundled data set X came from (issue 14; X is checked against its digest)",
+    "parameters.center": "centring of the data set (issue 14; X is checked against its digest)",
+    "parameters.baseline": "the size K of the random baseline (issue 14)",
     "notes*": "free text",
 }
 
