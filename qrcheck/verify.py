@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import InputError, __version__
+from . import InputError, __version__, _callable_module
 from .search import Effort
 from .draw import Draw, make_draw
 from .gd import GDConfig, GDResult, run_gd
@@ -22,6 +22,10 @@ from .results import PropertyResult, Status
 from .certificate.records import (DEFAULT_M, DEFAULT_N, DEFAULT_S, Certificate, GDRecord, Parameters,
                                   PropertyRecord, Provenance, Regime, Verdict, inputs_of)
 from .draw import random_stream_fingerprint
+
+# qrcheck.verify(...) is the Python API's function (qrcheck.api.verify, docs/api.md); importing this
+# module binds the name qrcheck.verify to it, so the module itself is made callable
+_callable_module(__name__, "verify")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ class VerifyConfig:
     track_every: int = 0
     normalize: bool = False
     effort: Effort = field(default_factory=Effort)
+    # Section 4's rates ("stated" or "implied", qrcheck.rates.paper_rates) for the draw's (S, m),
+    # replacing eta_w and eta_z (--paper-rates)
+    paper_rates: str | None = None
     strict: bool = False  # --strict: exit 1 unless every required property is certified (CONTRACT)
     # issue 14: X from a bundled data set (qrcheck.datasets; m points subsampled from the seed),
     # centred first with ``center``; ``baseline`` random instances of the same sizes to compare with
@@ -85,6 +92,9 @@ class VerifyConfig:
 
     def validate(self) -> None:
         self.parameters().validate()
+        from .rates import RULES
+        if self.paper_rates is not None and self.paper_rates not in RULES:
+            raise InputError(f"--paper-rates must be one of {', '.join(RULES)}, got {self.paper_rates!r}")
         e = self.effort
         if e.subset_samples < 0 or e.restarts < 1 or e.iterations < 1:
             raise InputError("search effort must have subset_samples >= 0, restarts >= 1, iterations >= 1")
@@ -168,6 +178,12 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     elif draw is None:
         draw = make_draw(n=cfg.n, S=cfg.S, m=cfg.m, seed=cfg.seed, z_dist=cfg.z_dist, labels=cfg.labels,
                          X=cfg.X, W0=cfg.W0, z0=cfg.z0, y=cfg.y, normalize=cfg.normalize)
+    if cfg.paper_rates is not None:  # the draw fixes (S, m) (arrays loaded from files included)
+        from dataclasses import replace as replace_cfg
+
+        from .rates import paper_rates
+        eta_w, eta_z = paper_rates(draw.S, draw.m, cfg.paper_rates)
+        cfg = replace_cfg(cfg, eta_w=eta_w, eta_z=eta_z)
     ctx = CheckContext.of(draw, profile, cfg.effort, on_search=on_search)
     results = []
     for checker in registry():

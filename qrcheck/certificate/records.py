@@ -249,7 +249,7 @@ class ArraysRecord:
 
 
 # ---- properties -----------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # PropertyResult's one-line repr
 class PropertyRecord(PropertyResult):
     """``properties["NN"]``: a :class:`qrcheck.results.PropertyResult` (status, statistic, threshold
     C * L^p * g, method, the enclosure ``[lower, upper]`` written where either is known, witness,
@@ -518,6 +518,33 @@ class Certificate(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._json)
 
+    # display: a readable repr, a notebook table, a rich table (qrcheck.results' one property table)
+    def _title(self) -> str:
+        p = self.parameters
+        src = ", ".join(f"{k} {v.source}" for k, v in self.inputs.items())
+        return (f"qrcheck.Certificate(n={p.n}, S={p.S}, m={p.m}, seed={p.seed}, profile={p.profile!r}, "
+                f"eta_w={p.eta_w:g}, eta_z={p.eta_z:g}; {src})")
+
+    def _footer(self) -> list[str]:
+        from ..results import fmt
+        gd = self.gd
+        run = (f"gradient descent {gd.status}: T = {fmt(gd.T)}, final error {fmt(gd.final_error)}" if gd.ran
+               else f"gradient descent not run ({gd.reason})")
+        return ["required: " + ", ".join(f"({e})" for e in self.required), run, f"verdict: {self.verdict}",
+                f"exit code {self.exit_code}"]
+
+    def __repr__(self) -> str:
+        from ..results import text_table
+        return text_table(self._title(), self.properties.values(), self._footer())
+
+    def _repr_html_(self) -> str:
+        from ..results import html_table
+        return html_table(self._title(), self.properties.values(), self._footer())
+
+    def __rich__(self):
+        from ..results import rich_table
+        return rich_table(self._title(), self.properties.values(), self._footer())
+
     @property
     def violated(self) -> tuple[str, ...]:
         """The required properties whose status is ``violated``, in equation order."""
@@ -575,11 +602,15 @@ class Certificate(Mapping[str, Any]):
         """Canonical JSON text (:func:`io.dumps`)."""
         return io.dumps(self.to_json())
 
-    def write(self, path: str | Path, embed_arrays: bool = False) -> "Certificate":
+    def write(self, path: str | Path, embed_arrays: bool | None = None) -> "Certificate":
         """Write atomically in canonical form (nothing half-written on failure). With
         ``embed_arrays``, also write X, W0, z0, y to ``CERT.arrays.npz`` beside it and record its
         name and sha256 under ``arrays``: both files or neither (:func:`io.write_with_arrays`).
+        ``None`` (the default) embeds exactly when an input came from memory (``qrcheck.verify``
+        on in-memory arrays): no seed or file regenerates those, and the audit needs them.
         Returns the certificate as written."""
+        if embed_arrays is None:
+            embed_arrays = self.data is not None and any(r.source == "memory" for r in self.inputs.values())
         if embed_arrays and self.data is None:
             raise InputError("embed_arrays: this certificate carries no arrays (read from a file?)")
         written = [self]
