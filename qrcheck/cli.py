@@ -20,7 +20,22 @@ from rich.markup import escape
 from . import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Check Razborov's quasirandom properties (19)-(30) on actual numbers.")
+                  help="Check Razborov's quasirandom properties (19)-(30) on actual numbers.",
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"qrcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True,
+                                                help="Print qrcheck's version and exit.")] = False) -> None:
+    """Check Razborov's quasirandom properties (19)-(30) on actual numbers."""
 
 
 class _Console(Console):
@@ -64,6 +79,11 @@ ZDistOpt = Annotated[str, typer.Option("--z-dist", help="rademacher or gaussian.
 ProfileOpt = Annotated[str, typer.Option(help="paper, sharp, or a TOML profile file.")]
 EtaWOpt = Annotated[float, typer.Option("--eta-w", help="First-layer rate.")]
 EtaZOpt = Annotated[float, typer.Option("--eta-z", help="Second-layer rate.")]
+PaperRatesOpt = Annotated[Optional[str], typer.Option(
+    "--paper-rates", metavar="stated|implied",
+    help="Section 4's learning rates instead of --eta-w/--eta-z (qrcheck.rates.paper_rates): stated, the "
+         "text's rule (1e-3; 5e-4 for S=500 and 2e-4 for S=1000 when m>=900), or implied, the one the "
+         "printed Table 1 implies (also 5e-4 for S=1000, m<=800; erratum 12). Alone: stated.")]
 LabelsOpt = Annotated[str, typer.Option(help="gaussian, low, high, local, or dataset (the data set's targets, with --dataset).")]
 TolOpt = Annotated[float, typer.Option(help="Success when ||e_t|| < tol.")]
 MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Step limit of GD.")]
@@ -131,6 +151,7 @@ def verify(
     profile: ProfileOpt = "paper",
     eta_w: EtaWOpt = 1e-3,
     eta_z: EtaZOpt = 0.0,
+    paper_rates: PaperRatesOpt = None,
     labels: LabelsOpt = "gaussian",
     tol: TolOpt = 1e-3,
     max_steps: MaxStepsOpt = 100_000,
@@ -153,6 +174,8 @@ def verify(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 unless every required property is certified.")] = False,
 ) -> None:
     """Sample or load X, W0, z0, y; check (19)-(30); run gradient descent (12); write the certificate."""
+    if paper_rates is not None and _given_on_command_line("eta_w", "eta_z"):
+        raise fail("--paper-rates sets eta_w and eta_z: pass either --paper-rates or --eta-w/--eta-z")
     from .draw import DEFAULT_M, DEFAULT_N, DEFAULT_S, check_sizes
     from .search import effort_from
 
@@ -182,7 +205,7 @@ def verify(
                        z_dist=z_dist, labels=labels, profile=profile, eta_w=eta_w, eta_z=eta_z, tol=tol,
                        max_steps=max_steps, no_gd=no_gd, force=force, require=require, normalize=normalize,
                        strict=strict,
-                       track_every=track_every, effort=search_effort, dataset=dataset, center=center,
+                       track_every=track_every, effort=search_effort, paper_rates=paper_rates, dataset=dataset, center=center,
                        baseline=baseline)
     # data-set arrays are derived, not regenerable from the seed: embed them so that audit can check
     embed_arrays = embed_arrays or (dataset is not None and out_path is not None)
@@ -281,6 +304,22 @@ def _line_progress():
     from .render import LineProgress
 
     return LineProgress(lambda text: err.print(text, highlight=False, soft_wrap=True, markup=False))
+
+
+def _given_on_command_line(*params: str) -> bool:
+    """Whether any of these parameters of the running command was given on the command line (click's
+    context, vendored by some typer versions: found through typer.Context's base class)."""
+    import importlib
+
+    core = importlib.import_module(typer.Context.__mro__[1].__module__)
+    ctx = importlib.import_module(core.__name__.rsplit(".", 1)[0] + ".globals").get_current_context()
+    return any(ctx.get_parameter_source(p) is core.ParameterSource.COMMANDLINE for p in params)
+
+
+def paper_rates_default(args: list[str]) -> list[str]:
+    """``--paper-rates`` with no rule (last, or followed by another option) means ``--paper-rates stated``."""
+    return [("--paper-rates=stated" if a == "--paper-rates" and (i + 1 == len(args) or args[i + 1].startswith("-"))
+             else a) for i, a in enumerate(args)]
 
 
 def _gd_progress(e0: float, e: float, tol: float) -> dict:
@@ -420,7 +459,7 @@ def sweep(
     z_dist: ZDistOpt = "rademacher",
     profile: ProfileOpt = "paper",
     eta_w: EtaWOpt = 1e-3,
-    paper_rates: Annotated[bool, typer.Option("--paper-rates", help="eta_w per the paper's Section 4 (5e-4 for S=500, 2e-4 for S=1000 when m>=900, else 1e-3).")] = False,
+    paper_rates: PaperRatesOpt = None,
     eta_z: EtaZOpt = 0.0,
     labels: LabelsOpt = "gaussian",
     tol: TolOpt = 1e-3,
@@ -457,7 +496,7 @@ def sweep(
                                 baseline=baseline if baseline is not None else (5 if data else 0))
         template.validate()
         specs = plan_grid(template, parse_int_list(S, "S"), parse_int_list(m, "m"), reps, seed,
-                          eta_w=paper_eta_w if paper_rates else None)
+                          eta_w=(lambda S_, m_: paper_eta_w(S_, m_, paper_rates)) if paper_rates else None)
         report = _sweep_progress(specs, out_dir, workers, scheduler)
         outputs = rebuild_outputs(out_dir, figures=figures)
     except InputError as exc:
@@ -472,7 +511,7 @@ def reproduce(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder of the reproduction (a sweep folder).")],
     reps: Annotated[Optional[int], typer.Option(help="Runs per cell (default: the paper's counts).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A small subset, for smoke testing.")] = False,
-    rates: Annotated[str, typer.Option(help="table1 rates: stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
+    rates: Annotated[str, typer.Option("--paper-rates", "--rates", metavar="stated|implied", help="table1 rates (qrcheck.rates.paper_rates): stated (the text's rule) or implied (5e-4 for S=1000, m<=800, as the printed T imply).")] = "stated",
     seed: Annotated[int, typer.Option(help="Base seed; run seeds derive from (seed, n, S, m, rep).")] = 0,
     max_steps: MaxStepsOpt = 100_000,
     effort: EffortOpt = "default",
@@ -625,6 +664,7 @@ def main() -> None:
     ``format_message`` method, exits by their ``exit_code``.
     """
     _setup_streams_and_signals()
+    sys.argv[1:] = paper_rates_default(sys.argv[1:])
     try:
         rv = app(standalone_mode=False)
     except Interrupted as exc:
