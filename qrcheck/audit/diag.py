@@ -94,7 +94,7 @@ def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Led
 
             for k, v in zip(("lambda_min_Hw", "lambda_min_Hz"), limit_lambda_min(q)):
                 if k in x:
-                    led.check(join(base, k), x[k], v, rtol=RTOL_DIAG)
+                    led.check(join(base, k), x[k], v, rtol=RTOL_DIAG, atol=64 * m * 2.0 ** -53)
     e0 = None
     if y is not None:
         e0 = float(np.linalg.norm(q.f0[0] - y))

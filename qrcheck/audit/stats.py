@@ -178,11 +178,13 @@ def value_20(q: Quantities, J: np.ndarray) -> Enclosure:
     return Enclosure(en.down(lo / (s * (1 + 2 * en.U))), v / s, en.up(hi / (s * (1 - 2 * en.U))))
 
 
-def bound_20(q: Quantities, ks: list[int]) -> dict[int, float]:
-    """k -> a proven upper bound of max_{|J|=k} ||X^J|| / (1 + sqrt(k/n)): the smallest of
-    ||X|| (every X^J is a submatrix of X), Gershgorin's bound on (X^J)^T X^J (row i of it sums at
-    most |G_ii| plus the k-1 largest other |G_ij| of row i), sqrt of the k largest ||X^j||^2, and,
-    when there are at most :data:`ENUMERATE` subsets of size k, the maximum over all of them."""
+def norm2_bounds(q: Quantities) -> np.ndarray:
+    """b[k] (k = 0..m): a proven upper bound of max_{|J|=k} ||X^J||^2, the smallest of ||X||^2 (every
+    X^J is a submatrix of X), Gershgorin's bound on (X^J)^T X^J (row i of it sums at most |G_ii| plus
+    the k-1 largest other |G_ij| of row i), the sum of the k largest ||X^j||^2 (Frobenius) and, when
+    there are at most :data:`ENUMERATE` subsets of size k, the maximum over all of them. Cached on ``q``."""
+    if "_norm2" in q.__dict__:
+        return q.__dict__["_norm2"]
     G, EG = q.G
     absG = np.abs(G) + EG
     diag = np.diag(absG).copy()
@@ -190,20 +192,25 @@ def bound_20(q: Quantities, ks: list[int]) -> dict[int, float]:
     np.fill_diagonal(offd, 0.0)
     rows = -np.sort(-offd, axis=1)  # each row descending
     csum = np.concatenate([np.zeros((q.m, 1)), np.cumsum(rows, axis=1)], axis=1)
-    cols = -np.sort(-diag)
-    ccols = np.cumsum(cols)
+    ccols = np.cumsum(-np.sort(-diag))
     Xn2 = en.lambda_max(*q.G)[2]
     slack = 1 + 4 * en.gamma(q.m + 2)
-    out: dict[int, float] = {}
-    for k in ks:
-        gersh = float(np.max(diag + csum[:, k - 1])) * slack
-        frob = float(ccols[k - 1]) * slack
-        b2 = min(Xn2, gersh, frob)
+    out = np.zeros(q.m + 1)
+    for k in range(1, q.m + 1):
+        b2 = min(Xn2, float(np.max(diag + csum[:, k - 1])) * slack, float(ccols[k - 1]) * slack)
         every = enumerate_20(q, k)
         if every is not None:
             b2 = min(b2, every[1])
-        out[k] = en.up(math.sqrt(max(b2, 0.0)) * (1 + 2 * en.U) / ((1.0 + math.sqrt(k / q.n)) * (1 - 2 * en.U)))
+        out[k] = en.up(b2)
+    q.__dict__["_norm2"] = out
     return out
+
+
+def bound_20(q: Quantities, ks: list[int]) -> dict[int, float]:
+    """k -> a proven upper bound of max_{|J|=k} ||X^J|| / (1 + sqrt(k/n)) (:func:`norm2_bounds`)."""
+    b = norm2_bounds(q)
+    return {k: en.up(math.sqrt(max(float(b[k]), 0.0)) * (1 + 2 * en.U) / ((1.0 + math.sqrt(k / q.n)) * (1 - 2 * en.U)))
+            for k in ks}
 
 
 # ---- (21) --------------------------------------------------------------------------------------
@@ -231,14 +238,13 @@ def direction_21(q: Quantities, J: np.ndarray, xi: np.ndarray) -> Enclosure:
 
 def bound_21(q: Quantities, n_star: int) -> float:
     """A proven lower bound of min_{|J|=n*} sigma_min((X^J)^T): 0 when n* < n (a kernel); else
-    X^J (X^J)^T = X X^T - sum of the m - n* removed x_j x_j^T, so by Weyl
-    lambda_min >= lambda_min(X X^T) - (sum of the m - n* largest ||x_j||^2)."""
+    X^J (X^J)^T = X X^T - X^K (X^K)^T with K the m - n* removed columns, so by Weyl
+    lambda_min >= lambda_min(X X^T) - max_{|K|=m-n*} ||X^K||^2 (:func:`norm2_bounds`)."""
     if n_star < q.n:
         return 0.0
     M, E = en.product(q.X, q.X.T)
     lo = en.lambda_min(M, E)[0]
-    norms2 = np.einsum("ij,ij->j", q.X, q.X) * (1 + en.gamma(q.n + 2))
-    drop = float(np.sum(-np.sort(-norms2)[: q.m - n_star])) * (1 + en.gamma(q.m + 2)) if n_star < q.m else 0.0
+    drop = float(norm2_bounds(q)[q.m - n_star]) if n_star < q.m else 0.0
     b = en.down(lo - en.up(drop))
     return en.down(math.sqrt(b)) if b > 0 else 0.0
 
