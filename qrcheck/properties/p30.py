@@ -158,16 +158,18 @@ def witness_enclosure(H: RestrictedNTK, gbound: "E.ProductBound", removed) -> "E
 
 @single_blas
 def S_star_interval(H: RestrictedNTK, threshold: float, effort: Effort, rng: np.random.Generator,
-                    budget: Budget, lower_bounds: np.ndarray) -> Interval:
+                    budget: Budget, lower_bounds: np.ndarray, lam0: float | None = None) -> Interval:
     """The largest S* at which min over removals of lambda_min(H_Gamma) >= threshold (the value
     decreases with S*). Certified-hold side: the largest S* whose Weyl bound reaches the threshold.
     Certified-fail side: bisection with the search (no baseline) above it, keeping the smallest S*
-    at which a witness falls below; the answer lies in [proof_at, fail_at - 1]."""
+    at which a witness falls below; the answer lies in [proof_at, fail_at - 1]. ``lam0``: LAPACK's
+    lambda_min(H_Gamma0) (the value at S* = 0; ``lower_bounds[0]`` is only its proved lower end)."""
+    lam0 = H.exact_value(()) if lam0 is None else float(lam0)
     ok = np.flatnonzero(lower_bounds >= threshold)
-    if not ok.size:  # lower_bounds[0] = lambda_min(H_Gamma0) (exact) is below: fails at every S*
-        return Interval(None, None, None, 0, float(lower_bounds[0]), {"removed": []})
-    proof_at = int(ok[-1])
-    lo, hi = proof_at + 1, H.G0.size  # search S* in [lo, hi]
+    if not ok.size and lam0 < threshold:  # fails already at S* = 0, hence at every S*
+        return Interval(None, -1, None, 0, lam0, {"removed": []})
+    proof_at = int(ok[-1]) if ok.size else None
+    lo, hi = (proof_at + 1 if proof_at is not None else 1), H.G0.size  # search S* in [lo, hi]
     fail_at = fail_value = fail_wit = None
     while lo <= hi and not budget.spent():
         mid = (lo + hi) // 2
@@ -237,7 +239,8 @@ class NTKFirstLayer(Checker):
         lam0 = e0.value
         details["lambda_min_H_Gamma0"] = lam0
         if thr > 0:
-            details["S_star_interval"] = S_star_interval(H, thr, ctx.effort, rng, budget, lower_bounds).to_json()
+            details["S_star_interval"] = S_star_interval(H, thr, ctx.effort, rng, budget, lower_bounds,
+                                                         lam0).to_json()
         report(0.5)
         if S_s == 0:
             details["budget_cut"] = budget.cut
