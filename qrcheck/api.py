@@ -290,7 +290,8 @@ def check(X: Any = None, W0: Any = None, z0: Any = None, *, S: int | None = None
 _OPTIONS = {"z_dist": "rademacher", "profile": "paper", "eta_w": None, "eta_z": None, "labels": "gaussian",
             "tol": 1e-3, "max_steps": 100_000, "no_gd": False, "force": False, "require": "regime",
             "normalize": False, "effort": "default", "subset_samples": None, "restarts": None,
-            "iterations": None, "time_budget": None, "track_every": 0, "paper_rates": None}
+            "iterations": None, "time_budget": None, "track_every": 0, "paper_rates": None,
+            "dataset": None, "center": False, "baseline": 0}
 
 
 def verify(X: Any = None, W0: Any = None, z0: Any = None, y: Any = None, *, n: int | None = None,
@@ -317,7 +318,10 @@ def verify(X: Any = None, W0: Any = None, z0: Any = None, y: Any = None, *, n: i
         ``eta_z`` (default 0), ``paper_rates`` (``"stated"`` or ``"implied"``: Section 4's rates,
         :func:`qrcheck.rates.paper_rates`, instead of ``eta_w``/``eta_z``), ``labels``, ``tol``,
         ``max_steps``, ``no_gd``, ``force``, ``require``, ``normalize``, ``effort``,
-        ``subset_samples``, ``restarts``, ``iterations``, ``time_budget``, ``track_every``.
+        ``subset_samples``, ``restarts``, ``iterations``, ``time_budget``, ``track_every``;
+        ``dataset`` (a data set bundled with scikit-learn, ``"digits"``, ...: X is m of its points,
+        subsampled from ``seed``), ``center``, ``baseline`` (K random instances of the same sizes
+        to compare every property with; docs/real-data.md).
 
     Returns
     -------
@@ -348,6 +352,20 @@ def verify(X: Any = None, W0: Any = None, z0: Any = None, y: Any = None, *, n: i
     eff = o["effort"] if not isinstance(o["effort"], str) else effort_from(
         o["effort"], o["subset_samples"], o["restarts"], o["iterations"], o["time_budget"])
     arrays = {"X": X, "W0": W0, "z0": z0, "y": y}
+    if o["dataset"] is not None:  # issue 14: verify draws X from the data set itself
+        if any(v is not None for v in arrays.values()) or n is not None:
+            raise InputError("dataset gives X (and n): it cannot be combined with n, X, W0, z0 or y")
+        _profile(o["profile"])
+        cfg = VerifyConfig(n=None, S=500 if S is None else int(S), m=m, seed=int(seed), z_dist=o["z_dist"],
+                           labels=o["labels"], profile=str(o["profile"]), eta_w=1e-3 if o["eta_w"] is None
+                           else float(o["eta_w"]), eta_z=0.0 if o["eta_z"] is None else float(o["eta_z"]),
+                           tol=float(o["tol"]), max_steps=int(o["max_steps"]), no_gd=bool(o["no_gd"]),
+                           force=bool(o["force"]), require=o["require"], track_every=int(o["track_every"]),
+                           effort=eff, paper_rates=o["paper_rates"], dataset=o["dataset"],
+                           center=bool(o["center"]), baseline=int(o["baseline"]))
+        return run_verify(cfg, command=["qrcheck.verify"] + [f"{k}={v!r}" for k, v in options.items()]).certificate
+    if o["center"]:
+        raise InputError("center needs dataset (it centres the data set's points)")
     if all(v is None for v in arrays.values()):
         n, S, m = (100 if n is None else n), (500 if S is None else S), (300 if m is None else m)
     draw = make_draw(n=n, S=S, m=m, seed=seed, z_dist=o["z_dist"], labels=o["labels"],
@@ -361,7 +379,7 @@ def verify(X: Any = None, W0: Any = None, z0: Any = None, y: Any = None, *, n: i
                        eta_w=eta_w, eta_z=eta_z, tol=float(o["tol"]), max_steps=int(o["max_steps"]),
                        no_gd=bool(o["no_gd"]), force=bool(o["force"]), require=o["require"],
                        track_every=int(o["track_every"]), normalize=bool(o["normalize"]), effort=eff,
-                       paper_rates=o["paper_rates"])
+                       paper_rates=o["paper_rates"], center=bool(o["center"]), baseline=int(o["baseline"]))
     command = ["qrcheck.verify"] + [f"{k}=<{draw.sources[k]} {tuple(getattr(draw, k).shape)}>" for k in arrays
                                     if draw.sources.get(k) != "sampled"]
     command += [f"{k}={v!r}" for k, v in (("n", n), ("S", S), ("m", m), ("seed", seed)) if v is not None]

@@ -110,3 +110,14 @@ def test_cli_dataset_baseline_end_to_end(tmp_path):
     assert np.isclose(np.linalg.norm(np.load(tmp_path / c["arrays"]["file"])["y"]), np.sqrt(30 * 20))
     bad = CliRunner().invoke(app, ["verify", "--dataset", "iris", "--n", "5"])
     assert bad.exit_code == 2 and "--dataset" in bad.output
+
+
+def test_python_api_takes_dataset_center_and_baseline():
+    pytest.importorskip("sklearn")
+    import qrcheck
+
+    c = qrcheck.verify(dataset="iris", S=20, m=30, center=True, baseline=2, no_gd=True)
+    assert c.parameters.dataset == "iris" and c.parameters.baseline == 2 and c.inputs["X"].source == "derived"
+    assert c.to_json()["baseline"]["K"] == 2 and c.to_json()["dataset"]["center"] is True
+    with pytest.raises(qrcheck.InputError, match="center needs dataset"):
+        qrcheck.verify(n=5, S=5, m=5, center=True, no_gd=True)
