@@ -13,6 +13,8 @@ keep full relative accuracy as g -> +-1.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -81,6 +83,7 @@ KAPPA0 = 1e-3
 _SAFETY = 1e-12
 
 
+@lru_cache(maxsize=8)  # the same 200 000 coefficients for every draw: computed once (read-only)
 def _series(kind: str, terms: int) -> tuple[np.ndarray, np.ndarray, float]:
     """(powers p, coefficients a_p, total sum of a_p) of f^kind(g) = sum_p a_p g^p (Appendix C).
 
@@ -104,6 +107,8 @@ def _series(kind: str, terms: int) -> tuple[np.ndarray, np.ndarray, float]:
         a = np.concatenate([[1 / (2 * np.pi), 0.25], central[1:] / (2 * rr - 1) ** 2 / (2 * np.pi)])
     else:  # pragma: no cover
         raise ValueError(kind)
+    p.setflags(write=False)
+    a.setflags(write=False)
     return p, a, 0.5
 
 
