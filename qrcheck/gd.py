@@ -464,7 +464,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     if lambda_min_H0 is not None:
         spec["H0"] = {"method": "given", "value": lam0}
     return GDResult(status=status, T=T, final_error=errors[-1], errors=np.asarray(errors), D=D,
-                    W_distance=float(np.linalg.norm(W - W0)), z_distance=float(np.linalg.norm(z - z0)),
+                    W_distance=error_norm((W - W0).ravel()), z_distance=error_norm(z - z0),
                     lambda_min_H0=lam0, lambda_min_HT=lamT, kappa_H=lamT / lam0 if lam0 > 0 else math.nan,
                     wall_seconds=time.perf_counter() - t_start,
                     seconds_per_step=loop_seconds / T if T else 0.0, singular_points=singular_points,
