@@ -81,15 +81,17 @@ def test_line_progress_off_a_terminal():
     assert lp.line("forced", force=True) and out[-1] == "forced"
 
 
-def test_figures_in_three_formats(tmp_path, cert):
+def test_figures_in_three_formats(tmp_path, cert, monkeypatch):
     pytest.importorskip("matplotlib")
     from qrcheck import plots
 
     p = plots.save_checkpoints(cert, tmp_path / "cp.png")
     assert all(p.with_suffix(s).stat().st_size > 0 for s in (".png", ".pdf", ".svg"))
+    monkeypatch.setattr(plots, "FORMATS", ("png",))        # the 12-panel figure: one format is enough here
+    monkeypatch.setattr(plots, "DPI", 50)
     pts = [{"S": 40, "m": m, "constants": {"19": 0.5 * m, "20": 1.0}, "baseline": {"19": [0.1, 0.2]}} for m in (10, 20)]
     f = plots.draw_constants(pts, tmp_path, {"n": 20, "eta_w": 1e-3, "runs": 2})
-    assert f.name == plots.CONSTANTS_FIGURE and f.with_suffix(".svg").exists()
+    assert f.name == plots.CONSTANTS_FIGURE and f.stat().st_size > 0
 
 
 def test_cli_dataset_baseline_end_to_end(tmp_path):
