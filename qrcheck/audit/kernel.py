@@ -212,17 +212,24 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
 
     # ---- the arrays
     stage("loading or regenerating the arrays")
+    from .arrays import Arrays
+
+    got = Arrays(None, "unavailable")
     try:
-        got = obtain(cert, cert_path, arrays_arg, led)
+        with led.guard("inputs"):
+            got = obtain(cert, cert_path, arrays_arg, led)
     except ArraysUnreadable as exc:
         raise _Unreadable(f"--arrays: {exc}") from None
     statuses: dict[str, str] = {}
     n_star = None
     if got.arrays is not None:
         led.note(f"arrays {got.origin}")
-        statuses, exp = _properties(cert, got.arrays, led, version, stage)
-        if "21" in exp:
-            n_star = int(exp["21"].extras["n_star"])
+        with led.guard("properties"):
+            statuses, exp = _properties(cert, got.arrays, led, version, stage)
+            if "21" in exp:
+                n_star = int(exp["21"].extras["n_star"])
+    if p.get("normalized") is True and cert["inputs"]["X"].get("source") == "sampled":
+        led.fail("parameters.normalized", True, False, "a sampled X has unit columns: nothing was rescaled")
     # ---- the regime, the required set, GD, the verdict
     required = _regime_and_required(cert, led, statuses, got.arrays if got.y_confirmed else None)
     stage("checking gradient descent")
@@ -233,8 +240,10 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
             led.fail(f"parameters.{k}", v, "a finite number >= 0")
         else:
             led.vouch(f"parameters.{k}")
-    _gating_and_verdict(cert, led, statuses, required, params)
-    _plugins(cert, got.arrays, led)
+    with led.guard("verdict"):
+        _gating_and_verdict(cert, led, statuses, required, params)
+    with led.guard("properties"):
+        _plugins(cert, got.arrays, led)
     return _report(shown, led, tag, got.origin if got.arrays is not None else None, replayed, statuses)
 
 
