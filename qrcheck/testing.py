@@ -209,7 +209,10 @@ def assert_status(obj: Any, eq: Any, status: Any) -> None:
         if str(getattr(s, "value", s)) not in want:
             bad.append(e)
     if bad:
-        _fail(obj, [f"expected status {' or '.join(want)}, got:"] + [property_row(obj, e) for e in bad])
+        expected = ("to hold (any status but violated)" if set(want) == set(HOLDS)
+                    else f"status {' or '.join(want)}")
+        _fail(obj, [f"expected {', '.join(f'({_eq(e)})' for e in bad)} {expected}, got:"]
+              + [property_row(obj, e) for e in bad])
 
 
 def assert_holds(obj: Any, eq: Any, status: Any = None) -> None:

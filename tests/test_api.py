@@ -213,9 +213,10 @@ def test_assertion_message_is_the_row_and_a_reproducing_command(report):
     with pytest.raises(AssertionError) as info:
         assert_holds(report, bad)
     lines = str(info.value).splitlines()
+    assert lines[0] == f"expected ({bad}) to hold (any status but violated), got:"
     assert lines[1] == property_row(report, bad) and f"({bad})" in lines[1] and "statistic" in lines[1]
     assert lines[-1].startswith("reproduce: qrcheck verify --X ") and lines[-1].endswith("--profile paper --no-gd")
-    with pytest.raises(AssertionError, match="expected status violated"):
+    with pytest.raises(AssertionError, match=r"expected \(24\) status violated"):
         assert_violated(report, 24)
 
 
