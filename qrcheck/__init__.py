@@ -76,6 +76,16 @@ class _CallableModule(__import__("types").ModuleType):
 
         return getattr(api, self.__api_name__)(*args, **kwargs)
 
+    @property
+    def __signature__(self) -> Any:  # inspect.signature(qrcheck.verify) is the function's, not (*args)
+        import inspect
+
+        if self.__api_name__ == "audit":
+            return inspect.signature(getattr(self, "audit"))
+        from . import api
+
+        return inspect.signature(getattr(api, self.__api_name__))
+
 
 def __getattr__(name: str) -> Any:
     if name in ("verify", "audit"):
