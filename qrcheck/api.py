@@ -9,11 +9,10 @@ their sha256 digests.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
-
-import numpy as np
 
 from . import InputError
 from .results import PropertyResult, Status, html_table, rich_table, text_table
@@ -26,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Report", "audit", "check", "verify"]
 
 EQS = tuple(str(e) for e in range(19, 31))
+
+
 def _eq_key(eq: Any) -> str:
     s = str(eq).strip().strip("()")
     if s not in EQS:
@@ -133,7 +134,8 @@ class Report:
 
     @property
     def holds(self) -> bool:
-        """No property is ``violated`` (vacuous and not-applicable ones do not fail)."""
+        """No property is ``violated`` (vacuous, undecided and not-applicable ones do not fail:
+        :attr:`qrcheck.Status.holds`)."""
         return not self.violated
 
     @property
@@ -168,7 +170,7 @@ class Report:
             given = ["X", "W0", "z0"]  # nothing else to add but the profile and effort
         elif given:
             path = save_arrays({k: getattr(d, k) for k in given}, folder)
-            cmd += [f"--{k} {path / (k + '.npy')}" for k in given]
+            cmd += [f"--{k} {shlex.quote(str(path / (k + '.npy')))}" for k in given]
         fixed = {"n": ("X", "W0"), "S": ("W0", "z0"), "m": ("X",)}
         cmd += [f"--{dim} {getattr(d, dim)}" for dim, by in fixed.items() if not set(by) & set(given)]
         if len(given) < 3 and known is None:
