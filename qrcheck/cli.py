@@ -213,7 +213,7 @@ def verify(
     try:
         targets = _check_outputs(out_path, export_graph, embed_arrays,
                                  {"--X": X, "--W0": W0, "--z0": z0, "--y": y,
-                                  "--profile": profile if Path(profile).suffix == ".toml" else None})
+                                  "--profile": profile if Path(profile).is_file() else None})
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as progress:
