@@ -462,6 +462,12 @@ def test_ledger_rules():
     with led.guard("z"):
         raise ValueError("boom\x1b")
     assert "\x1b" not in str(led.mismatches[-1])
+    # a subtree none of whose claims was re-derived is reported once; documented keys stay documented
+    led2 = Ledger({"properties": {"19": {"statistic": 1, "reason": "r", "details": {}}, "20": {"status": "x"}},
+                   "q": 1})
+    led2.vouch("properties.20.status")
+    assert led2.unvouched() == ["properties.19", "q"]
+    assert led2.not_vouched() == [("properties.19.reason", "free text")]
 
 
 # ---- mutation tests: break verify-side logic, audit must flag the certificate -------------------

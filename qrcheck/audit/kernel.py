@@ -215,11 +215,14 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
     from .arrays import Arrays
 
     got = Arrays(None, "unavailable")
-    try:
-        with led.guard("inputs"):
+    unreadable = None
+    with led.guard("inputs"):
+        try:
             got = obtain(cert, cert_path, arrays_arg, led)
-    except ArraysUnreadable as exc:
-        raise _Unreadable(f"--arrays: {exc}") from None
+        except ArraysUnreadable as exc:
+            unreadable = str(exc)
+    if unreadable is not None:
+        raise _Unreadable(f"--arrays: {unreadable}")
     statuses: dict[str, str] = {}
     n_star = None
     if got.arrays is not None:

@@ -374,33 +374,42 @@ class Ledger:
         return None
 
     def _walk(self) -> Iterator[tuple[str, str | None]]:
-        """(path, pattern or None) of every maximal subtree neither vouched nor under a vouched
-        path: a dict is entered, a list is entered only when something inside it was vouched."""
+        """(path, pattern or None) of every maximal subtree neither vouched nor under a vouched path
+        nor documented (a subtree none of whose keys was re-derived is reported once, by its own
+        path); documented keys come with their :data:`NOT_VOUCHED` pattern."""
         vouched = self.vouched
 
         def below(path: str) -> bool:
             return any(v.startswith(path + ".") or v.startswith(path + "[") for v in vouched)
 
-        def walk(node: Any, path: str) -> Iterator[tuple[str, str | None]]:
+        def walk(node: Any, path: str) -> tuple[list[tuple[str, str | None]], bool | None]:
+            """(findings, whether the whole subtree is unvouched apart from documented keys; None
+            for a documented key itself)."""
             if path in vouched:
-                return
+                return [], False
             pat = self._pattern(path) if path else None
             if pat is not None:
-                yield path, pat
-                return
+                return [(path, pat)], None  # documented: neutral for collapsing
             if isinstance(node, (dict, list)) and not node and path:
-                return  # an empty object or list claims nothing
-            if isinstance(node, dict):
-                for k in node:
-                    yield from walk(node[k], join(path, str(k)) if path else _key(str(k)))
-            elif isinstance(node, list) and node and below(path):
-                for i, v in enumerate(node):
-                    yield from walk(v, f"{path}[{i}]")
-            else:
-                yield path, None
+                return [], None  # an empty object or list claims nothing
+            if isinstance(node, dict) or (isinstance(node, list) and below(path)):
+                items = node.items() if isinstance(node, dict) else enumerate(node)
+                found: list[tuple[str, str | None]] = []
+                flags = []
+                for k, v in items:
+                    child = (join(path, str(k)) if path else _key(str(k))) if isinstance(node, dict) else f"{path}[{k}]"
+                    f, w = walk(v, child)
+                    found.extend(f)
+                    flags.append(w)
+                if path and True in flags and all(w is not False for w in flags):
+                    return [(path, None)] + [x for x in found if x[1] is not None], True
+                if path and all(w is None for w in flags):
+                    return found, None  # only documented keys inside
+                return found, False
+            return [(path, None)], True
 
         if isinstance(self.cert, dict):
-            yield from walk(self.cert, "")
+            yield from walk(self.cert, "")[0]
 
     def unvouched(self) -> list[str]:
         """Paths of the certificate neither re-derived nor documented as not vouched for
