@@ -642,3 +642,11 @@ def test_hostile_junk_anywhere_never_crashes(tmp_path, good):
         assert r.exit_code in (0, 1, 2, 3), path
         for m in r.mismatches:
             assert "\x1b" not in str(m) and "\ud800" not in str(m)
+
+
+def test_unreadable_arrays_file_is_exit_2(tmp_path, good):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    for arg in (junk, tmp_path / "missing.npz"):
+        r = audit(good[0], arrays=arg)
+        assert r.exit_code == 2 and r.error.startswith("--arrays:") and "\n" not in r.error

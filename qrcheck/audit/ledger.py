@@ -41,7 +41,8 @@ Coverage
 --------
 :meth:`Ledger.unvouched` walks every key of the certificate and returns the paths neither vouched
 (nor under a vouched path) nor matching one of the documented :data:`NOT_VOUCHED` patterns; the
-audit prints them as "not checked". :meth:`Ledger.not_vouched` lists the keys skipped by pattern,
+audit prints them as "not checked". A subtree none of whose claims was re-derived (documented keys
+and empty containers aside) is reported once, by its own path. :meth:`Ledger.not_vouched` lists the keys skipped by pattern,
 with the reason.
 
 Exit code
