@@ -127,7 +127,7 @@ def reproduce_plan(which: str, template: VerifyConfig, *, reps: int | None = Non
     if reps is not None and reps < 1:
         raise InputError(f"--reps must be >= 1, got {reps}")
     if rates not in RULES:
-        raise InputError(f"--rates must be one of {', '.join(RULES)}, got {rates!r}")
+        raise InputError(f"--paper-rates must be one of {', '.join(RULES)}, got {rates!r}")
     base = dataclasses.replace(template, n=100, labels="gaussian", eta_z=0.0, tol=1e-3, force=True, no_gd=False)
     if which == "table1":
         S_values, m_values = ((100,), (100, 200)) if quick else ((100, 200, 500, 1000), tuple(range(100, 1001, 100)))
