@@ -74,12 +74,3 @@ def paper_eta_w(S: int, m: int, rule: RateRule = DEFAULT_RULE) -> float:
     (0.0005, 0.0005)
     """
     return paper_rates(S, m, rule)[0]
-
-
-def paper_eta_w_implied(S: int, m: int) -> float:
-    """``paper_eta_w(S, m, rule="implied")`` (the name the experiments module used)."""
-    return paper_rates(S, m, "implied")[0]
-
-
-#: rule name -> ``eta_w(S, m)``
-RATES = {"stated": lambda S, m: paper_eta_w(S, m, "stated"), "implied": paper_eta_w_implied}
