@@ -2,7 +2,8 @@
 that the printed Table 1 implies (docs/errata.md, erratum 12).
 
 One name for both across code and docs: a *paper-rates rule*, ``"stated"`` or ``"implied"``
-(``qrcheck verify --paper-rates stated|implied``, ``qrcheck reproduce table1 --rates stated|implied``).
+(``--paper-rates stated|implied`` on ``qrcheck verify``, ``sweep`` and ``reproduce table1``;
+``qrcheck.verify(..., paper_rates=...)``; ``qrcheck.strategies.paper_grid(rule=...)``).
 Standard library only: importing this module costs nothing.
 
 The paper trains only the first layer (``eta_z = 0``, Section 4) with n = 100, S in
