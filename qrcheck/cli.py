@@ -621,7 +621,11 @@ def show_command(
             raise fail(f"--plot: cannot write {plot} ({exc.__class__.__name__})")
         err.print(f"figure written to {plot}", highlight=False)
     if fmt == "markdown":
-        typer.echo(certificate_markdown(c), nl=False)
+        try:
+            typer.echo(certificate_markdown(c), nl=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (| head): not an error of show's
+            _to_devnull(sys.stdout)
         return
     out.print(certificate_table(c))
     for t in detail_tables(c):
