@@ -308,6 +308,15 @@ def test_closed_stdout_keeps_the_exit_code_and_writes_the_certificate(tmp_path):
     assert proc.returncode == (0 if cert["verdict"].startswith("pass") else 1), err
 
 
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_show_to_a_closed_stdout_exits_0(made, fmt):
+    proc = subprocess.Popen([sys.executable, "-m", "qrcheck", "show", str(made), "--format", fmt],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), start_new_session=True)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and err == b"", err[-500:]
+
+
 # ---- (6) one-line input errors, never an internal error -----------------------------------------
 PROFILES = {
     "p_overflow": '[threshold."19"]\nC = 1.0\np = 1e308\n',
