@@ -562,12 +562,17 @@ def audit_command(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("auditing", total=None)
+        lines = None if err.is_terminal else _line_progress()
 
         def on_stage(s: str) -> None:
             progress.update(task, description=escape(s))
+            if lines:
+                lines.line(f"audit: {s}")
 
         def on_gd(t: int, e: float) -> None:
             progress.update(task, description=f"replaying gradient descent  t={t}  ||e||={e:.4g}")
+            if lines:
+                lines.gd(t, e)
 
         report = run_audit(cert, arrays=arrays, replay_gd=replay_gd, on_stage=on_stage, on_gd=on_gd)
     if report.outcome is Outcome.UNREADABLE:
