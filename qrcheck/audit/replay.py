@@ -288,7 +288,7 @@ def _check_record(gd: Mapping[str, Any], pr: Mapping[str, Any], ledger: Any,
         ledger.check("gd.initial_error", gd.get("initial_error"), exact[0], rtol=0.0)
         if f32 is not None:
             for i, t in enumerate(ts):
-                if math.isfinite(exact[t]) and abs(exact[t]) <= np.finfo(np.float32).max \
+                if math.isfinite(exact[t]) and abs(exact[t]) <= float(np.finfo(np.float32).max) \
                         and np.float32(exact[t]) != np.float32(f32[t]):
                     ledger.fail(f"gd.error_trajectory[{i}]", exact[t], float(f32[t]),
                                 f"the float32 copy of ||e_{t}|| disagrees")
