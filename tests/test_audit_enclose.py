@@ -164,3 +164,14 @@ def test_ntk_enclosures(seed):
     keep = np.array([0, 2, 3, 5, 6])
     e30 = stats.value_30(q, keep)
     assert mpmath.mpf(e30.lo) <= H(keep, [1] * 7) <= mpmath.mpf(e30.hi)
+
+
+def test_open_signs_are_refined_exactly():
+    """A product that is exactly 0 in real arithmetic but not in float64 GEMM: the audit recomputes it
+    in rational arithmetic, so A0 and (25) see the true 0."""
+    x = np.array([[1 + 2.0 ** -30, 0.5], [1.0, 0.5], [1.0, 0.5]])
+    W0 = np.array([[1 + 2.0 ** -30, -(1 + 2.0 ** -29), -(2.0 ** -60)], [1.0, 1.0, 1.0]])
+    q = stats.Quantities(x, W0, np.array([1.0, -1.0]))
+    P, EP = q.P
+    assert P[0, 0] == 0 and EP[0, 0] == 0 and q.A0[0, 0] == 0
+    assert stats.exact_zeros(q) == 1 and stats.exact(q)["25"].hi == 0

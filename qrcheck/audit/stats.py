@@ -22,6 +22,7 @@ import numpy as np
 
 from . import enclose as en
 
+REFINE_MAX = 20_000  # entries of W0 X whose open sign is recomputed exactly
 ENUMERATE = 2000  # (20): every subset of size k is examined when there are at most this many
 ENUMERATE_FLOPS = 2 * 10**7  # ... and their k x k eigenproblems cost at most about this much
 
@@ -50,8 +51,27 @@ class Quantities:
 
     @cached_property
     def P(self) -> tuple[np.ndarray, np.ndarray]:
-        """(W0 X, error bound), (S, m)."""
-        return en.product(self.W0, self.X)
+        """(W0 X, error bound), (S, m). Every entry whose sign the rounding bound leaves open is
+        recomputed exactly (rational arithmetic: every float is an integer times a power of 2) and
+        replaced by its correctly rounded value, so the activations A0 = 1(W0 X > 0) are the true ones
+        (at most :data:`REFINE_MAX` such entries; beyond that a note says the signs stay open)."""
+        C, E = en.product(self.W0, self.X)
+        amb = np.argwhere(np.abs(C) <= E)
+        self.open_signs = 0
+        if len(amb) > REFINE_MAX:
+            self.open_signs = len(amb)
+            return C, E
+        if len(amb):
+            from fractions import Fraction
+
+            C, E = C.copy(), E.copy()
+            for nu, j in amb:
+                v = sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(self.W0[nu], self.X[:, j]))
+                c = float(v)
+                C[nu, j] = c
+                err = abs(Fraction(c) - v)
+                E[nu, j] = 0.0 if err == 0 else float(err) * (1 + 4 * en.U) + 5e-324
+        return C, E
 
     @cached_property
     def G(self) -> tuple[np.ndarray, np.ndarray]:
@@ -93,19 +113,28 @@ class Quantities:
         return H, E
 
 
+def _ends(absM: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entrywise lower and upper ends of |M_true|: exact entries (E = 0) are their own ends, the
+    others are widened by E and rounded outward."""
+    exact = E == 0
+    lo = np.where(exact, absM, np.maximum((absM - E) * (1 - 4 * en.U) - en.TINY, 0.0))
+    hi = np.where(exact, absM, (absM + E) * (1 + 4 * en.U) + en.TINY)
+    return lo, hi
+
+
 def _max_abs(M: np.ndarray, E: np.ndarray) -> tuple[Enclosure, tuple[int, ...]]:
     """Enclosure of max |M_true| over entries, and where the float max is."""
     absM = np.abs(M)
     idx = np.unravel_index(int(np.argmax(absM)), M.shape)
-    return Enclosure(en.down(float(np.max(np.maximum(absM - E, 0.0)))), float(absM[idx]),
-                     en.up(float(np.max(absM + E)))), tuple(int(i) for i in idx)
+    lo, hi = _ends(absM, E)
+    return Enclosure(float(np.max(lo)), float(absM[idx]), float(np.max(hi))), tuple(int(i) for i in idx)
 
 
 def _min_abs(M: np.ndarray, E: np.ndarray) -> tuple[Enclosure, tuple[int, ...]]:
     absM = np.abs(M)
     idx = np.unravel_index(int(np.argmin(absM)), M.shape)
-    return Enclosure(max(en.down(float(np.min(absM - E))), 0.0), float(absM[idx]),
-                     en.up(float(np.min(absM + E)))), tuple(int(i) for i in idx)
+    lo, hi = _ends(absM, E)
+    return Enclosure(float(np.min(lo)), float(absM[idx]), float(np.min(hi))), tuple(int(i) for i in idx)
 
 
 def row_norms(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -309,17 +338,14 @@ def enclosure_H0(q: Quantities) -> Enclosure:
     return q.__dict__["_H0"]
 
 
-def exact_zeros(q: Quantities) -> int:
-    """How many entries of W0 X are exactly 0 in real arithmetic on the given floats: those whose
-    float error bound reaches 0 are recomputed exactly (rational arithmetic), the others are not 0."""
-    from fractions import Fraction
-
+def exact_zeros(q: Quantities) -> int | None:
+    """How many entries of W0 X are exactly 0 in real arithmetic on the given floats (the entries
+    :attr:`Quantities.P` recomputed exactly; the others are provably not 0); None when too many signs
+    were left open to refine."""
     P, EP = q.P
-    count = 0
-    for nu, j in zip(*np.nonzero(np.abs(P) <= EP)):
-        if sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(q.W0[nu], q.X[:, j])) == 0:
-            count += 1
-    return count
+    if q.open_signs:
+        return None
+    return int(np.count_nonzero((P == 0) & (EP == 0)))
 
 
 def max_20(q: Quantities, k: int) -> float | None:
