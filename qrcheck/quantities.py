@@ -113,12 +113,12 @@ class Quantities:
     @cached_property
     def lambda_min_Hw(self) -> float:
         """delta = lambda_min(H^w(X)) (Appendix C)."""
-        return spectral.lambda_min_dense(kernels.H_w(self.X)).value  # eigvalsh for m <= 1000
+        return spectral.lambda_min_dense(kernels.H_w(self.X), verify=False).value  # eigvalsh for m <= 1000
 
     @cached_property
     def lambda_min_Hz(self) -> float:
         """lambda_min(H^z(X)) (Appendix C)."""
-        return spectral.lambda_min_dense(kernels.H_z(self.X)).value
+        return spectral.lambda_min_dense(kernels.H_z(self.X), verify=False).value
 
     @cached_property
     def G0(self) -> np.ndarray:
@@ -128,7 +128,7 @@ class Quantities:
     @cached_property
     def lambda_min_G0(self) -> float:
         """lambda_min(G0), G0 = F0^T F0 (m, m)."""
-        return spectral.lambda_min_dense(self.G0, rank=self.S).value  # exactly 0 for m > max(S, 1000)
+        return spectral.lambda_min_dense(self.G0, rank=self.S, verify=False).value  # 0 for m > max(S, 1000)
 
     @cached_property
     def K0(self) -> np.ndarray:
@@ -145,7 +145,7 @@ class Quantities:
     @cached_property
     def lambda_min_H0(self) -> float:
         """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (identity (7))."""
-        return spectral.lambda_min_dense(self.H0, rank=self.S * self.n).value
+        return spectral.lambda_min_dense(self.H0, rank=self.S * self.n, verify=False).value  # enclosed by bounds.H0
 
     # ---- rigorous enclosures -------------------------------------------------------------------
     @cached_property
