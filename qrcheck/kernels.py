@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import math
+
 import numpy as np
 
 
@@ -112,6 +114,13 @@ def _series(kind: str, terms: int) -> tuple[np.ndarray, np.ndarray, float]:
     return p, a, 0.5
 
 
+@lru_cache(maxsize=8)
+def _series_beyond(kind: str, terms: int) -> float:
+    """The coefficient mass beyond the first ``terms`` coefficients: total - sum of those (>= 0)."""
+    _, a, total = _series(kind, terms)
+    return max(0.0, total - float(np.sum(a)))
+
+
 def hadamard_series_bound(kind: str, gamma: float, m: int, terms: int = 200_000) -> float:
     """A lower bound on lambda_min(H^kind(X)) for any X (n, m) with unit columns and
     max_{j != j'} |<X^j, X^j'>| <= gamma, proved as in Appendix C.
@@ -135,12 +144,20 @@ def hadamard_series_bound(kind: str, gamma: float, m: int, terms: int = 200_000)
         return 0.0
     gamma = max(gamma, 0.0)
     p, a, total = _series(kind, terms)
+    # Only the first K powers need gamma^p: beyond them (m - 1) gamma^p < 2^-64, and the rest of the
+    # series is bounded below by its coefficient mass times (1 - (m - 1) gamma^{p_K}) (p increases).
+    K = len(p)
+    if gamma > 0.0:
+        p_cut = (-64.0 * math.log(2.0) - math.log(m - 1)) / math.log(gamma)
+        K = min(K, int(np.searchsorted(p, p_cut, side="right")) + 1)
+    else:
+        K = min(K, int(np.searchsorted(p, 0.0, side="right")) + 1)
     with np.errstate(under="ignore"):
-        gp = np.where(p == 0, 1.0, gamma ** p)
+        gp = np.where(p[:K] == 0, 1.0, gamma ** p[:K])
     pos = np.maximum(0.0, 1.0 - (m - 1) * gp)
-    head = float(np.sum(a * pos))
-    P = p[-1] + 2
-    tail_coeff = max(0.0, total - float(np.sum(a)))
+    head = float(np.sum(a[:K] * pos))
+    P = p[K] if K < len(p) else p[-1] + 2
+    tail_coeff = float(np.sum(a[K:])) + _series_beyond(kind, terms)
     tail = tail_coeff * max(0.0, 1.0 - (m - 1) * gamma ** P)
     return max(0.0, (head + tail) * (1.0 - _SAFETY))
 
