@@ -367,9 +367,19 @@ def test_safe_and_show():
 
 
 # ---- exit 3 only when re-derivation is truly impossible --------------------------------------------
+def test_forged_stream_fingerprint_does_not_downgrade_to_exit_3(tmp_path, good):
+    """A seed swap with a forged random_stream: the same numpy has one stream, so exit 1."""
+    t = copy.deepcopy(good[1])
+    t["parameters"]["seed"] = 6
+    t["provenance"]["random_stream"] = "0" * 64
+    r = audit(write(tmp_path, t))
+    assert caught(r, "provenance.random_stream") and caught(r, "inputs.X.sha256")
+
+
 def test_changed_random_stream_is_exit_3(tmp_path, good, monkeypatch):
     t = copy.deepcopy(good[1])
     t.pop("arrays", None)
+    t["provenance"]["numpy"] = "0.0.0"  # written by another numpy
     monkeypatch.setattr(audit_arrays, "fingerprint", lambda: "0" * 64)
     real = audit_arrays._streams
     monkeypatch.setattr(audit_arrays, "_streams", lambda seed: real(seed + 1))
@@ -383,7 +393,9 @@ def test_changed_random_stream_with_the_npz_audits_the_rest(good, monkeypatch):
     monkeypatch.setattr(audit_arrays, "fingerprint", lambda: "0" * 64)
     real = audit_arrays._streams
     monkeypatch.setattr(audit_arrays, "_streams", lambda seed: real(seed + 1))
-    r = audit(good[0])
+    t = copy.deepcopy(good[1])
+    t["provenance"]["numpy"] = "0.0.0"
+    r = audit(write(good[0].parent, t, name="other_numpy.json"))
     assert r.exit_code == 3 and r.statuses and any("cannot be confirmed" in c.why for c in r.cannot)
 
 
