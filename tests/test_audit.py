@@ -97,9 +97,9 @@ def test_honest_certificates_audit_clean(good, bad, base_good, base_bad):
     assert rep.schema == "qrcheck.certificate/2" and any("read a qrcheck.certificate/2" in n for n in rep.notes)
 
 
-@pytest.mark.parametrize("name", ["small.json"])
-def test_example_certificates_audit_clean(name):
-    rep = audit(ROOT / "certificates" / name, replay_gd=True)
+@pytest.mark.parametrize("name,replay", [("small.json", True), ("design-card.json", False)])
+def test_example_certificates_audit_clean(name, replay):
+    rep = audit(ROOT / "certificates" / name, replay_gd=replay)
     assert rep.exit_code == 0, [str(m) for m in rep.mismatches]
 
 
