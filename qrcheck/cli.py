@@ -557,8 +557,17 @@ def audit_command(
     from rich.text import Text
 
     from .audit import Outcome, audit as run_audit
+    from .certificate.io import open_regular
     from .render import audit_table
 
+    try:  # what can be refused is refused first, in one line, before any progress line
+        with open_regular(cert, what="certificate"):
+            pass
+        if arrays is not None:
+            with open_regular(arrays, what=".npz of arrays"):
+                pass
+    except InputError as exc:
+        raise fail(f"--arrays: {exc}" if arrays is not None and str(arrays) in str(exc) else str(exc))
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("auditing", total=None)
