@@ -184,6 +184,13 @@ def test_out_equal_to_export_graph_is_refused(tmp_path):
     assert not g.exists()
 
 
+def test_export_graph_onto_the_embedded_arrays_is_refused(tmp_path):
+    line = error_line(cli("verify", *SMALL, "--no-gd", "--out", tmp_path / "c.json", "--embed-arrays",
+                          "--export-graph", tmp_path / "c.arrays.npz"))
+    assert "--export-graph" in line and "--embed-arrays" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("alias", ["same", "hardlink", "symlink"])
 def test_out_equal_to_an_input_array_is_refused(tmp_path, foreign_arrays, alias):
     _, paths = foreign_arrays(7, 10, 30, 10)
