@@ -250,7 +250,7 @@ def verify(
             def on_baseline(k: int, K: int, seconds: float) -> None:
                 progress.update(task, description=f"baseline: random instance {min(k + 1, K)} of {K}")
                 if lines:
-                    lines.line(f"baseline: random instance {min(k + 1, K)} of {K} ({seconds:.0f} s)", force=k in (0, K))
+                    lines.line(f"baseline: random instance {min(k + 1, K)} of {K} ({seconds:.0f} s)", force=k == K)
 
             import numpy as np
 

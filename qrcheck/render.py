@@ -582,9 +582,10 @@ BASELINE_COLUMNS_MD = ["eq", "this draw", "median", "[q1, q3]", "min", "max", "q
 
 class LineProgress:
     """Progress for logs, pipes and CI (stderr not a terminal): plain lines, at most one every
-    ``interval`` seconds (a ``force``d line always), through ``write(text)``. :meth:`gd` reports
-    gradient descent's step, error and rate of progress (steps per second, and the error's relative
-    change since the previous line)."""
+    ``interval`` seconds (a ``force``d line always), through ``write(text)``. Nothing is written in
+    the first ``interval`` seconds unless forced, so a quick command (or one that fails on bad input
+    with its one ``error:`` line) stays silent. :meth:`gd` reports gradient descent's step, error and
+    rate of progress (steps per second, and the error's relative change since the previous line)."""
 
     def __init__(self, write, interval: float = 5.0, clock=None):
         import time
@@ -592,7 +593,7 @@ class LineProgress:
         self.write = write
         self.interval = float(interval)
         self.clock = clock or time.monotonic
-        self._last = -float("inf")
+        self._last = self.clock()
         self._gd: tuple[float, int, float] | None = None
         self._gd0: tuple[float, float] | None = None
 
@@ -609,7 +610,7 @@ class LineProgress:
         if self._gd0 is None:
             self._gd0 = (now, e)
             self._gd = (now, t, e)
-            return self.line(f"gradient descent: t={t} ||e_t||={e:.6g}", force=True)
+            return False
         if now - self._last < self.interval:
             return False
         t_prev, s_prev, e_prev = self._gd

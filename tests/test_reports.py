@@ -72,11 +72,11 @@ def test_line_progress_off_a_terminal():
     now = [0.0]
     out = []
     lp = render.LineProgress(out.append, interval=5.0, clock=lambda: now[0])
-    assert lp.gd(0, 100.0)
+    assert not lp.gd(0, 100.0) and not lp.line("too early")        # silent in the first 5 s
     now[0] = 1.0
     assert not lp.gd(100, 90.0)
     now[0] = 6.0
-    assert lp.gd(600, 50.0)
+    assert lp.gd(600, 50.0) and len(out) == 1
     assert "t=600" in out[-1] and "100 steps/s" in out[-1] and "-50%" in out[-1]
     assert lp.line("forced", force=True) and out[-1] == "forced"
 
