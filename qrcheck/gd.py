@@ -17,6 +17,11 @@ plus O(Sm) elementwise work done in place in preallocated buffers:
     flips more than n* pairs);
   * the regularity check (any exact zero of W_t X, Appendix A) is min |W_t X| = 0, one reduction
     over the |P| already computed (for eta_z > 0, one comparison pass).
+With eta_z = 0 the step runs by default in row blocks of W, one per thread ("fused" mode: each
+block's two GEMMs at one BLAS thread, then its elementwise passes while its block of P is in
+cache). The final eigenvalues come from :mod:`qrcheck.spectral` (matrix-free above
+DENSE_M_LIMIT: no m x m array); the reporting (trajectory encoding, D's degrees and JSON, the
+graph) lives in :mod:`qrcheck.gd_report`.
 benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/gd.md).
 """
 
@@ -35,15 +40,12 @@ import numpy as np
 from . import InputError, model, spectral
 from .gd_report import (ActivationChanges, activation_changes, encode_trajectory, norm_khatri_rao_change,
                         trajectory_stride)
-# moved names (issue 9), importable from here until every caller imports their new home
-from .gd_report import change_graph, decode_trajectory, write_change_graph  # noqa: F401
-from .rates import paper_eta_w  # noqa: F401
 # progress callbacks are throttled to one per this many seconds (and one at the start and end)
 PROGRESS_INTERVAL = 0.1
 # at most this many steps with exact zeros of W_t X are listed (all are counted)
 SINGULAR_STEPS_LISTED = 20
 # "auto" uses the fused row-block step only with at least this many rows (neurons) per block
-FUSED_MIN_ROWS = 64
+FUSED_MIN_ROWS = 32
 
 
 class GDStatus(str, Enum):
