@@ -418,7 +418,7 @@ def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Opt
             counts["todo"] = todo
             progress.update(task, total=todo, description=f"runs ({skipped} already finished)")
             if lines:
-                lines.line(f"sweep: {todo} runs to do, {skipped} already finished", force=True)
+                lines.line(f"sweep: {todo} runs to do, {skipped} already finished")
 
         def on_result(spec, result) -> None:
             counts["failed"] += not result.ok
