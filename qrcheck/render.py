@@ -215,7 +215,7 @@ def certificate_markdown(cert: Mapping) -> str:
              f"Regime: case ({_md(cert['regime']['case'])}), Theorem 2.3 "
              f"{'applies' if cert['regime']['theorem_applies'] else 'does not apply'}. "
              "Required properties are marked *.", ""]
-    lines += [f"- {_md(s)}" for s in diagnostics_lines(cert)] + ([""] if diagnostics_lines(cert) else [])
+    lines += [f"- {' '.join(str(s).split())}" for s in diagnostics_lines(cert)] + ([""] if diagnostics_lines(cert) else [])
     lines += ["**Parameters**", ""] + _md_table(["", "value"], parameter_rows(cert)) + [""]
     rows = []
     for eq, r in cert["properties"].items():
