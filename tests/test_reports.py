@@ -121,5 +121,9 @@ def test_python_api_takes_dataset_center_and_baseline():
     c = qrcheck.verify(dataset="iris", S=20, m=30, center=True, baseline=2, no_gd=True)
     assert c.parameters.dataset == "iris" and c.parameters.baseline == 2 and c.inputs["X"].source == "derived"
     assert c.to_json()["baseline"]["K"] == 2 and c.to_json()["dataset"]["center"] is True
+    from qrcheck.baseline import Baseline
+
+    assert c.baseline["K"] == 2 and c.dataset["name"] == "iris" and c.diagnostics["X"]["n"] == 4
+    assert Baseline.from_json(c.baseline).K == 2
     with pytest.raises(qrcheck.InputError, match="center needs dataset"):
         qrcheck.verify(n=5, S=5, m=5, center=True, no_gd=True)

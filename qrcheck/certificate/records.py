@@ -545,6 +545,20 @@ class Certificate(Mapping[str, Any]):
         from ..results import rich_table
         return rich_table(self._title(), self.properties.values(), self._footer())
 
+    # issue 14's sections (kept as extras, read-only JSON values; None when absent): the kernel
+    # diagnostics, the random baseline (qrcheck.baseline.Baseline.from_json reads it typed) and the data set
+    @property
+    def diagnostics(self) -> Frozen | None:
+        return self.extras.get("diagnostics")
+
+    @property
+    def baseline(self) -> Frozen | None:
+        return self.extras.get("baseline")
+
+    @property
+    def dataset(self) -> Frozen | None:
+        return self.extras.get("dataset")
+
     @property
     def violated(self) -> tuple[str, ...]:
         """The required properties whose status is ``violated``, in equation order."""
