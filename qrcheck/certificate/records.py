@@ -163,6 +163,10 @@ class Parameters:
             raise InputError(f"--track-every must be >= 0, got {self.track_every}")
         if self.require not in ("regime", "all", "none"):
             raise InputError(f"--require must be regime, all or none, got {self.require!r}")
+        if self.baseline and (int(self.baseline) != self.baseline or self.baseline < 2):
+            raise InputError(f"--baseline must be 0 (none) or an integer >= 2 (random instances), got {self.baseline}")
+        if self.center and self.dataset is None:
+            raise InputError("--center needs --dataset")
 
     def to_json(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)
