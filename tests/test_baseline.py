@@ -109,3 +109,12 @@ def test_gd_stop_words():
     assert dg.gd_stop({"ran": False}, diag) is None
     conv = dg.gd_stop({"ran": True, "status": "converged", "T": 9, "initial_error": 3.0, "final_error": 1e-4}, diag)
     assert conv["words"].startswith("converged")
+
+
+@pytest.mark.parametrize("kw, match", [({"baseline": 1}, "--baseline"), ({"baseline": -3}, "--baseline"),
+                                       ({"center": True}, "--center needs --dataset")])
+def test_config_refuses_bad_baseline_and_center_before_work(kw, match):
+    from qrcheck.verify import VerifyConfig
+
+    with pytest.raises(InputError, match=match):
+        VerifyConfig(n=5, S=5, m=5, **kw).validate()
