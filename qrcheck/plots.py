@@ -383,9 +383,11 @@ def checkpoints_figure(cert: Mapping[str, Any]) -> Figure:
         ax3 = ax2.twinx()
         D = np.asarray([np.nan if c.get("D") is None else c["D"] for c in cps], dtype=float)
         ax3.plot(ct, D, "-s", color=OKABE_ITO[1], ms=3, label="$|D|$")
-        ax3.set_ylabel("$|D|$", fontsize=8)
-        ax2.legend(fontsize=7, loc="upper left")
-        ax3.legend(fontsize=7, loc="lower right")
+        ax3.set_ylabel("$|D|$ (squares)", fontsize=8)
+        ax2.set_ylabel(r"$\lambda_{\min}(H_t)/\lambda_{\min}(H_0)$ (dots)", fontsize=8)
+        handles = [h for a in (ax1, ax2, ax3) for h in a.get_legend_handles_labels()[0]]
+        labels = [lab for a in (ax1, ax2, ax3) for lab in a.get_legend_handles_labels()[1]]
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
     else:
         ax2.text(0.5, 0.5, "no checkpoints\n(verify --track-every K)", ha="center", va="center",
                  transform=ax2.transAxes, fontsize=8, color="0.4")
