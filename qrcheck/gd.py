@@ -441,12 +441,14 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     # eigenvalue computations (excluded from seconds_per_step)
     t_eig = time.perf_counter()
     del P, A_prev, scratch, Af, Xe                      # free S x m buffers before the eigen work
-    eig = {"HT": spectral.lambda_min_H(X, z, A, dense_limit=dense_limit)}
+    eig = {}
     if lambda_min_H0 is None:
         eig["H0"] = spectral.lambda_min_H(X, z0, A0, dense_limit=dense_limit)
         lam0 = eig["H0"].value
     else:
         lam0 = float(lambda_min_H0)
+    eig["HT"] = spectral.lambda_min_H(X, z, A, dense_limit=dense_limit,    # warm start from H_0's vector
+                                      v0=eig["H0"].vector if "H0" in eig else None)
     lamT = eig["HT"].value
     lamG0 = lamGT = kappa_G = None
     if eta_z > 0:

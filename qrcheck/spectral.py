@@ -28,7 +28,7 @@ forces lambda_min = 0 (m > Sn for H, m > S for G), the value is that exact 0 (``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,6 +72,7 @@ class Extreme:
     upper_kind: str | None = None
     matvecs: int = 0
     converged: bool = True
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # the unit Ritz vector
 
     def to_json(self) -> dict:
         return {"value": self.value, "lower": self.lower, "upper": self.upper, "residual": self.residual,
@@ -102,8 +103,9 @@ def _ritz(matvec, v: np.ndarray) -> tuple[float, float]:
 
 
 def _lanczos(matvec, m: int, which: str, tol: float = LANCZOS_TOL,
-             maxiter: int = LANCZOS_MAXITER) -> Extreme:
-    """Matrix-free extreme eigenvalue by ARPACK (``which`` "SA" smallest, "LA" largest)."""
+             maxiter: int = LANCZOS_MAXITER, v0: np.ndarray | None = None) -> Extreme:
+    """Matrix-free extreme eigenvalue by ARPACK (``which`` "SA" smallest, "LA" largest), started
+    from ``v0`` (e.g. the Ritz vector of a nearby matrix) or a seeded random vector."""
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     count = [0]
@@ -114,8 +116,8 @@ def _lanczos(matvec, m: int, which: str, tol: float = LANCZOS_TOL,
 
     converged = True
     try:
-        _, vecs = eigsh(_linear_operator(counted, m), k=1, which=which, tol=tol, v0=_start(m),
-                        ncv=min(m - 1, LANCZOS_NCV), maxiter=maxiter)
+        _, vecs = eigsh(_linear_operator(counted, m), k=1, which=which, tol=tol,
+                        v0=_start(m) if v0 is None else v0, ncv=min(m - 1, LANCZOS_NCV), maxiter=maxiter)
         v = vecs[:, 0]
     except ArpackNoConvergence as exc:   # keep the best Ritz vector, say so
         converged = False
@@ -126,7 +128,7 @@ def _lanczos(matvec, m: int, which: str, tol: float = LANCZOS_TOL,
     if which == "SA":
         return Extreme(theta, lower=theta - r, upper=theta, residual=r, method="lanczos",
                        lower_kind="residual", upper_kind="verified", matvecs=count[0] + 1,
-                       converged=converged)
+                       converged=converged, vector=v / np.linalg.norm(v))
     return Extreme(theta, lower=theta, upper=theta + r, residual=r, method="lanczos",
                    lower_kind="verified", upper_kind="residual", matvecs=count[0] + 1, converged=converged)
 
@@ -203,7 +205,7 @@ def gram_matvec(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None)
 
 
 def _khatri_rao_extreme(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None, which: str,
-                        dense_limit: int) -> Extreme:
+                        dense_limit: int, v0: np.ndarray | None = None) -> Extreme:
     S, m = A.shape
     n = X.shape[0]
     if which == "min" and m > S * n:
@@ -211,17 +213,18 @@ def _khatri_rao_extreme(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None
     if m <= dense_limit:
         M = model.khatri_rao_gram(A, X, weights)
         return lambda_min_dense(M) if which == "min" else lambda_max_dense(M)
-    return _lanczos(gram_matvec(A, X, weights), m, "SA" if which == "min" else "LA")
+    return _lanczos(gram_matvec(A, X, weights), m, "SA" if which == "min" else "LA", v0=v0)
 
 
 def lambda_min_H(X: np.ndarray, z: np.ndarray | None, A: np.ndarray, *,
-                 dense_limit: int = DENSE_M_LIMIT) -> Extreme:
+                 dense_limit: int = DENSE_M_LIMIT, v0: np.ndarray | None = None) -> Extreme:
     """lambda_min(H), H = (X^T X) o (B^T B), B = diag(z) A (Section 3); ``z=None``: (X^T X) o (A^T A).
 
     X (n, m), z (S,) or None, A (S, m). Forms H (m, m) only when m <= dense_limit; 0 exactly when
-    m > S n (rank(B * X) <= S n)."""
+    m > S n (rank(B * X) <= S n). ``v0``: Lanczos start on the matrix-free path (GD starts
+    lambda_min(H_T) from H_0's Ritz vector: H_T is close to H_0)."""
     w = None if z is None else np.asarray(z, dtype=np.float64) ** 2
-    return _khatri_rao_extreme(A, X, w, "min", dense_limit)
+    return _khatri_rao_extreme(A, X, w, "min", dense_limit, v0)
 
 
 def lambda_max_khatri_rao(A: np.ndarray, X: np.ndarray, *, dense_limit: int = DENSE_M_LIMIT) -> Extreme:
