@@ -135,8 +135,19 @@ def test_21_rank_deficient_is_violated_with_the_null_direction(tmp_path):
     assert r.status is Status.VIOLATED and r.details["fails_for_every_n_star"]
     xi = np.asarray(r.witness["xi"])
     assert abs(abs(xi[-1]) - 1.0) < 1e-12 and len(r.witness["J"]) == 15
-    # the paper profile's n* = 53 > m: vacuous, and the details say it fails for every n* <= m
+    # the paper profile's n* = 53 > m leaves no n*-subset, but every admissible n* <= m fails:
+    # violated at J = [m], with the same null direction (issue 14: real data of low rank)
     r = qrcheck.check(X, rng.standard_normal((20, n)), np.ones(20))["21"]
+    assert r.status is Status.VIOLATED and r.details["fails_for_every_n_star"]
+    assert r.details["n_star"] > m and r.witness["J"] == list(range(m)) and r.upper < r.threshold
+    assert abs(abs(np.asarray(r.witness["xi"])[-1]) - 1.0) < 1e-12
+    # full-rank data with n* > m: the family is empty, vacuous
+    Y = rng.standard_normal((n, m)); Y /= np.linalg.norm(Y, axis=0)
+    r = qrcheck.check(Y, rng.standard_normal((20, n)), np.ones(20))["21"]
+    assert r.status is Status.VACUOUS and "fails_for_every_n_star" not in r.details
+    # fewer points than dimensions (m < n): X^T always has a kernel; the empty family stays vacuous
+    Z = rng.standard_normal((m + 5, m)); Z /= np.linalg.norm(Z, axis=0)
+    r = qrcheck.check(Z, rng.standard_normal((20, m + 5)), np.ones(20))["21"]
     assert r.status is Status.VACUOUS and r.details["fails_for_every_n_star"]
 
 

@@ -436,12 +436,17 @@ class PropertyAudit:
             self._interval_21(join(base, "details", "n_star_interval"), d["n_star_interval"], e.threshold)
         if "null_direction" in d or "sigma_min_XT_upper" in d or "fails_for_every_n_star" in d:
             self._null_direction_21(base, d, e.threshold)
-        if n_star > q.m:
+        # n* > m: the family is empty (vacuous), unless X (m >= n points) is rank-deficient; then every
+        # admissible n* <= m fails, checked at J = [m] (CONTRACT addition, docs/properties.md)
+        every_n_star_fails = n_star > q.m >= q.n and d.get("fails_for_every_n_star") is True
+        if n_star > q.m and not every_n_star_fails:
             led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
             return "vacuous"
         w = self._witness(c)
         J = _indices(w.get("J"), q.m, "witness.J")
-        led.check(join(base, "witness", "J"), len(J), n_star, why="|J| must be n*")
+        # n* > m with a rigorous null direction: the witness is the largest admissible subset, J = [m]
+        led.check(join(base, "witness", "J"), len(J), q.m if every_n_star_fails else n_star,
+                  why="|J| must be m (n* > m, every admissible n* fails)" if every_n_star_fails else "|J| must be n*")
         found = stats.value_21(q, J)
         claimed = c.get("statistic")
         led.check(join(base, "upper"), c.get("upper", MISSING), claimed)
@@ -458,7 +463,7 @@ class PropertyAudit:
             self._stat_at(base, c, found.value, f"J ({len(J)} columns)")
         if "witness_upper" in d:
             _check_encl(led, join(base, "details", "witness_upper"), d["witness_upper"], found, "upper")
-        mine = stats.bound_21(q, n_star)
+        mine = stats.bound_21(q, q.m if every_n_star_fails else n_star)
         proved = _check_bound(led, join(base, "lower"), c.get("lower", MISSING), mine, "lower")
         if e.vacuous:
             return "vacuous"

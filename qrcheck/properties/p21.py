@@ -161,6 +161,21 @@ class DualSigmaMin(Checker):
         fails_everywhere = thr > 0 and xi_upper < thr
         details["sigma_min_XT_upper"] = xi_upper  # >= ||X^T xi|| / ||xi|| >= sigma_min((X^J)^T), every J
         details["null_direction"] = [float(v) for v in xi]
+        if n_s > m and fails_everywhere and m >= n:
+            # The profile's n* leaves no n*-subset, but X (m >= n points) is rank-deficient: X^T has a
+            # (near-)null direction xi, and every admissible n* <= m fails, since
+            # sigma_min((X^J)^T) <= ||(X^J)^T xi|| <= ||X^T xi|| for every J. Reported as violated at the
+            # largest admissible subset J = [m] (docs/properties.md). With m < n there are simply fewer
+            # points than dimensions, and the empty family stays vacuous below.
+            v = float(np.linalg.norm(q.X.T @ xi))
+            details["budget_cut"] = budget.cut
+            return self.result(ctx, statistic=v, exact=False, lower=0.0, upper=v, witness_bound=max(xi_upper, v),
+                               method="exact: n* > m, and the bottom direction xi of X^T fails for every "
+                                      "admissible n* <= m (||(X^J)^T xi|| <= ||X^T xi||, rigorous)",
+                               witness={"J": list(range(m)), "xi": [float(x) for x in xi]},
+                               details={**details, "fails_for_every_n_star": True,
+                                        "reason": f"n* = {n_s} > m = {m}, but X has rank < n: every n* <= m "
+                                                  f"fails, ||X^T xi|| <= {xi_upper:.3g} < {thr:.3g}"})
         if n_s > m:
             details["budget_cut"] = budget.cut
             reason = f"n* = {n_s} > m = {m}"
