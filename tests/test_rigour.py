@@ -207,3 +207,12 @@ def test_verdict_counts_and_strict():
     assert str(cert.verdict).startswith("pass:") and out.exit_code == 0
     strict = verify(VerifyConfig(n=30, S=60, m=10, profile="sharp", no_gd=True, strict=True))
     assert strict.not_certified == ("21",) and strict.exit_code == 1  # (21) vacuous: not certified
+
+
+def test_20_vacuity_uses_the_rigorous_column_norm_ceiling():
+    """A sharp (20) threshold equal to the unit-column ceiling is not called vacuous on a rounding of
+    the column norms: verify and the audit agree (found by verify-then-audit at n=4, S=200, m=30)."""
+    c = qrcheck.verify(n=4, S=200, m=30, seed=2, profile="sharp", no_gd=True)
+    r = c.properties["20"]
+    assert r.status is Status.CERTIFIED and r.upper <= r.threshold
+    assert qrcheck.audit(c).exit_code == 0

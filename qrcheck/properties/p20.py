@@ -100,8 +100,10 @@ class UniformNorm(Checker):
     sense = Sense.LE
 
     def reach(self, ctx):
-        # ||X^J|| <= ||X^J||_F <= sqrt(k) max_j ||X^j||, and sqrt(k)/(1+sqrt(k/n)) increases with k
-        c = ctx.q.column_norm_max
+        # ||X^J|| <= ||X^J||_F <= sqrt(k) max_j ||X^j||, and sqrt(k)/(1+sqrt(k/n)) increases with k;
+        # max_j ||X^j|| by its rigorous upper end, so a threshold equal to the unit-column ceiling is
+        # not called vacuous on a rounding of the column norms
+        c = float(E.up(math.sqrt(float(np.max(ctx.q.bounds.column_sq[2])))))
         return (0.0, c * math.sqrt(ctx.m) / (1.0 + math.sqrt(ctx.m / ctx.n)))
 
     def tail_threshold(self, ctx, delta):
