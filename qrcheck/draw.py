@@ -17,6 +17,7 @@ from typing import Literal, Mapping
 import numpy as np
 
 from . import InputError
+from .system import available_bytes
 from . import model
 
 STREAMS = ("X", "W0", "z0", "y")
@@ -172,18 +173,6 @@ def labels_from(labels: str, rng: np.random.Generator, X: np.ndarray, W0: np.nda
 def estimated_bytes(n: int, S: int, m: int) -> int:
     """Peak working-set estimate of a verify run: O(Sn + Sm + m^2 + nm), float64."""
     return 8 * (3 * S * n + 2 * n * m + 8 * S * m + 6 * m * m + 4 * (S + m))
-
-
-def available_bytes() -> int:
-    """MemAvailable from /proc/meminfo, else physical memory."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def check_sizes(n: int, S: int, m: int) -> None:

@@ -21,6 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qrcheck"
 # unless a submodule has its own. Keep in step with docs/architecture.md and .coord's target layout.
 LAYERS: dict[str, int] = {
     "": 0,                                   # qrcheck/__init__.py: InputError, lazy public API
+    "system": 0,                             # available memory (stdlib only; verify and audit)
     # data; model.py (P, A, F, f, identity (7); numpy only) sits with the data because the labels
     # of draw.py are made from the network at initialisation (y = f0 - e0, e0 from H0)
     "draw": 1, "datasets": 1, "planted": 1, "model": 1,
@@ -30,8 +31,8 @@ LAYERS: dict[str, int] = {
     "rates": 5, "gd": 5, "gd_report": 5, "regime": 5, "diagnostics": 5,           # dynamics
     "certificate": 6,                                                             # certificate
     "verify": 7, "baseline": 7,                                                   # orchestration
-    "audit": 8, "sweep": 8, "paper": 8, "render": 8, "plots": 8, "show": 8,       # outer
-    "experiments": 8, "api": 8, "strategies": 8, "testing": 8, "pytest_plugin": 8,
+    "audit": 8, "sweep": 8, "paper": 8, "render": 8, "plots": 8,                  # outer
+    "api": 8, "strategies": 8, "testing": 8, "pytest_plugin": 8,
     "cli": 9, "__main__": 9,                                                      # command line
 }
 

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..system import available_bytes
 from .ledger import Ledger
 from .text import safe
 
@@ -300,23 +301,6 @@ def work_bytes(n: int, S: int, m: int) -> int:
     """Peak memory of the audit's dense re-derivation: the arrays, W0 X and its companions
     (S x m, a few), the m x m Gram matrices and eigendecompositions (a dozen), float64."""
     return 8 * (2 * S * n + 2 * n * m + 8 * S * m + 16 * m * m + 8 * (S + m + n))
-
-
-def available_bytes() -> int:
-    """MemAvailable (Linux), else physical memory, else 4 GiB."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    try:
-        import os
-
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30
 
 
 def too_large(n: int, S: int, m: int) -> str | None:

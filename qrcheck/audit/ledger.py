@@ -98,6 +98,8 @@ NOT_VOUCHED: dict[str, str] = {
     "provenance.profile.source": "free text: a built-in name is audited as the built-in whatever it says",
     "provenance.search_effort*": "how hard the untrusted search tried; audit re-checks what it found",
     "properties.*.reason": "free text",
+    "regime.explanation": "free text: the sentence restates regime.case, .conditions and .theorem_applies, "
+                          "which are re-derived",
     "properties.*.found_by": "free text (which search found the witness)",
     "properties.*.g_formula": "free text (the formula of g in words)",
     "properties.*.description": "free text",

@@ -129,27 +129,6 @@ class Regime:
     def theorem_applies(self) -> bool:
         return self.rates_within_15 and self.c("m_S").holds and bool(self.applicable)
 
-    def failing(self) -> list[Cond]:
-        own = ("15_w_S", "15_w_nm", "15_z", "m_S")
-        out = [x for x in self.conds if x.key in own and not x.holds]
-        if not self.applicable:
-            out += [x for x in self.conds if x.key not in own and not x.holds]
-        return out
-
-    def explanation(self) -> str:
-        if self.theorem_applies:
-            return (f"Theorem 2.3's hypotheses hold in case ({self.case}) with one factor of L = {self.L:.3g} "
-                    f"per o~/omega~ (the theorem is asymptotic: this places the sizes and rates in its "
-                    f"regime; its hidden constants are not checked).")
-        parts = []
-        for x in self.failing():
-            s = x.slack
-            lack = "infinitely many" if math.isinf(s) else f"{-s:.2f}"
-            parts.append(f"{x.statement} fails ({x.value:.3g} vs {x.bound:.3g}: lacks {lack} factors of L)")
-        where = "" if self.rates_within_15 else "rates outside (15): "
-        return (f"Theorem 2.3 does not cover this run ({where}{'; '.join(parts)}); any convergence is "
-                f"observed, not guaranteed. Reported under the nearest case ({self.case}).")
-
     def suffix(self) -> str:
         """The verdict's " (outside Theorem 2.3: ...)" suffix, "" when the theorem applies."""
         if self.theorem_applies:
@@ -425,7 +404,6 @@ def check(cert: Mapping[str, Any], ledger: Any, statuses: Mapping[str, str], *,
     ledger.check_at(f"{R}.applicable_cases", list(reg.applicable))
     ledger.check_at(f"{R}.theorem_applies", reg.theorem_applies)
     ledger.check_at(f"{R}.rates_within_15", reg.rates_within_15)
-    ledger.check_at(f"{R}.explanation", reg.explanation())
     for c in reg.conds:
         base = f"{R}.conditions.{c.key}"
         ledger.check_at(f"{base}.statement", c.statement)
