@@ -397,7 +397,7 @@ def _sweep_data(dataset: Optional[str], X: Optional[Path], center: bool, m: str)
     big = max(parse_int_list(m, "m"))
     if big > whole.n_points:
         raise InputError(f"--m {big} exceeds the {whole.n_points} points of {dataset or X}")
-    return {"name": name, "n": whole.n}
+    return {"name": name, "n": whole.shape[0]}
 
 
 def _sweep_progress(specs, out_dir: Path, workers: Optional[int], scheduler: Optional[str]):

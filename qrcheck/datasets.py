@@ -69,12 +69,9 @@ class Dataset:
     center: bool = False
 
     @property
-    def n(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def m(self) -> int:
-        return self.X.shape[1]
+    def shape(self) -> tuple[int, int]:
+        """(n, m) of X."""
+        return self.X.shape
 
     @property
     def normalization(self) -> str:
@@ -85,16 +82,17 @@ class Dataset:
     def to_json(self, labels: str | None = None, S: int | None = None) -> dict:
         """The certificate's ``dataset`` record (no arrays: X and y are under ``inputs``)."""
         bundled = self.name in DATASETS
+        n, m = self.shape
         d = {"name": self.name, "description": DATASETS[self.name][1] if bundled else "columns of an array file",
              "package": self.package, "version": self.version,
              "loader": f"sklearn.datasets.{DATASETS[self.name][0]}" if bundled else "numpy.load",
-             "n_points": self.n_points, "n": self.n, "m": self.m, "subsample": self.m < self.n_points,
+             "n_points": self.n_points, "n": n, "m": m, "subsample": m < self.n_points,
              "subsample_stream": f"SeedSequence(seed, spawn_key=({SUBSAMPLE_KEY},))",
              "indices": [int(i) for i in self.indices], "center": self.center,
              "normalization": self.normalization}
         if labels == DATASET_LABELS:
             d["labels"] = (f"the data set's targets of the m points, centred, scaled to norm sqrt(m S)"
-                           + (f" = {math.sqrt(self.m * S):.6g}" if S else ""))
+                           + (f" = {math.sqrt(m * S):.6g}" if S else ""))
         return d
 
 
@@ -201,9 +199,10 @@ def dataset_draw(name: str, *, S: int, m: int | None = None, seed: int = 0, z_di
     if S is None:
         raise InputError("--S is required with --dataset")
     ds = load(name, m=m, seed=seed, center=center)
-    _draw.check_sizes(ds.n, S, ds.m)
+    n, m = ds.shape
+    _draw.check_sizes(n, S, m)
     rng = _draw.streams(int(seed))
-    W0 = _draw.sample_W0(rng["W0"], S, ds.n)
+    W0 = _draw.sample_W0(rng["W0"], S, n)
     z0 = _draw.sample_z0(rng["z0"], S, z_dist)
     if labels == DATASET_LABELS:
         if is_file(name):

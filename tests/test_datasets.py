@@ -37,7 +37,7 @@ def test_center_subtracts_the_mean_of_the_chosen_points():
 @pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer"])
 def test_every_bundled_set_loads_whole(name):
     ds = datasets.load(name)
-    assert ds.m == ds.n_points and np.array_equal(ds.indices, np.arange(ds.m))
+    assert ds.shape[1] == ds.n_points and np.array_equal(ds.indices, np.arange(ds.n_points))
 
 
 def test_dataset_labels_centred_with_the_norm_of_gaussian_labels():
