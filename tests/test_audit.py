@@ -210,6 +210,9 @@ UNCHECKED_CLAIMS = [
     ("properties.20.details.per_k.0.exact", lambda v: not v),
     ("properties.21.details.n_star_interval.lower", lambda v: (v or 0) + 1),
     ("properties.21.details.n_star_interval.fail_at", lambda v: (v or 0) + 1),
+    ("properties.30.details.S_star_interval.proof_at", lambda v: (v or 0) + 5),
+    ("properties.30.details.S_star_interval.fail_value", lambda v: (v or 0.0) + 1.0),
+    ("properties.30.details.S_star_interval.upper", lambda v: (v or 0) + 1),
 ]
 
 

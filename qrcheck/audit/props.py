@@ -6,7 +6,7 @@ status by the audit's own rule (:func:`decide`, written from CONTRACT's definiti
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -474,18 +474,36 @@ class PropertyAudit:
         S* = ``fail_at`` (a removal witness of that size), so the largest S* at which it holds lies in
         [proof_at, fail_at - 1] (the minimum falls as S* grows)."""
         q, led = self.q, self.led
+
+        def fail_value(fa: int, fw: Any) -> Enclosure:
+            if not isinstance(fw, Mapping):
+                raise Unusable("fail_at needs a fail_witness {removed}")
+            removed = _indices(fw.get("removed"), q.S, "fail_witness.removed")
+            led.check(join(path, "fail_witness", "removed"), len(removed), fa, why="|removed| must be fail_at")
+            if np.setdiff1d(removed, G0).size:
+                raise Unusable("fail_witness.removed leaves Gamma_0")
+            return stats.value_30(q, np.setdiff1d(G0, removed))
+
+        def proof_holds(pa: int) -> bool:
+            if not 0 <= pa <= G0.size:
+                raise Unusable(f"proof_at = {pa} not in [0, |Gamma_0|]")
+            return stats.bound_30(q, G0, pa, weyl) >= thr
+
+        fail_at, proof_at = self._interval_ends(path, iv, thr, fail_value, proof_holds)
+        led.check(join(path, "lower"), iv.get("lower", MISSING), proof_at)
+        led.check(join(path, "upper"), iv.get("upper", MISSING), None if fail_at is None else fail_at - 1
+                  if isinstance(fail_at, int) else MISSING)
+
+    def _interval_ends(self, path: str, iv: Mapping[str, Any], thr: float,
+                       fail_value: Callable[[int, Any], Enclosure], proof_holds: Callable[[int], bool]) -> tuple:
+        """The two ends of an n* / S* interval: ``fail_at`` with its witness (whose value, from
+        ``fail_value(fail_at, fail_witness)``, must match ``fail_value`` and fail the threshold) and
+        ``proof_at`` (where ``proof_holds`` must confirm the proved bound); returns both as claimed."""
+        led = self.led
         fail_at, proof_at = iv.get("fail_at"), iv.get("proof_at")
         with led.guard(join(path, "fail_at")):
             if fail_at is not None:
-                fa = _int(fail_at, "fail_at")
-                fw = iv.get("fail_witness")
-                if not isinstance(fw, Mapping):
-                    raise Unusable("fail_at needs a fail_witness {removed}")
-                removed = _indices(fw.get("removed"), q.S, "fail_witness.removed")
-                led.check(join(path, "fail_witness", "removed"), len(removed), fa, why="|removed| must be fail_at")
-                if np.setdiff1d(removed, G0).size:
-                    raise Unusable("fail_witness.removed leaves Gamma_0")
-                v = stats.value_30(q, np.setdiff1d(G0, removed))
+                v = fail_value(_int(fail_at, "fail_at"), iv.get("fail_witness"))
                 led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), v.value, atol=v.hi - v.lo)
                 led.check(join(path, "fail_at"), v.value < thr, True, why="the witness must fail the threshold")
             else:
@@ -494,16 +512,11 @@ class PropertyAudit:
                 led.vouch(join(path, "fail_at"))
         with led.guard(join(path, "proof_at")):
             if proof_at is not None:
-                pa = _int(proof_at, "proof_at")
-                if not 0 <= pa <= G0.size:
-                    raise Unusable(f"proof_at = {pa} not in [0, |Gamma_0|]")
-                led.check(join(path, "proof_at"), stats.bound_30(q, G0, pa, weyl) >= thr, True,
-                          why="the Weyl bound at proof_at must reach the threshold")
+                led.check(join(path, "proof_at"), proof_holds(_int(proof_at, "proof_at")), True,
+                          why="the proved bound at proof_at must reach the threshold")
             else:
                 led.vouch(join(path, "proof_at"))
-        led.check(join(path, "lower"), iv.get("lower", MISSING), proof_at)
-        led.check(join(path, "upper"), iv.get("upper", MISSING), None if fail_at is None else fail_at - 1
-                  if isinstance(fail_at, int) else MISSING)
+        return fail_at, proof_at
 
     def _null_direction_21(self, base: str, d: Mapping[str, Any], thr: float | None) -> None:
         """``null_direction`` xi and ``sigma_min_XT_upper`` >= ||X^T xi|| / ||xi||: every (X^J)^T is a
@@ -538,47 +551,36 @@ class PropertyAudit:
         fail_at < n where every (X^J)^T has a kernel) and is proved at n* = ``proof_at`` (Weyl), so the
         smallest n* at which it holds lies in [fail_at + 1, proof_at] (the minimum grows with n*)."""
         q, led = self.q, self.led
-        fail_at, proof_at = iv.get("fail_at"), iv.get("proof_at")
-        with led.guard(join(path, "fail_at")):
-            if fail_at is not None:
-                fa = _int(fail_at, "fail_at")
-                if not 1 <= fa <= max(q.m, q.n - 1):
-                    raise Unusable(f"fail_at = {fa} not in [1, max(m, n - 1)]")
-                fw = iv.get("fail_witness")
-                if fw is None:
-                    if fa >= q.n:
-                        raise Unusable("fail_at >= n needs a fail_witness")
-                    led.vouch(join(path, "fail_witness"))  # n* < n: every (X^J)^T has a kernel
-                    v = Enclosure(0.0, 0.0, 0.0)
-                else:
-                    if not isinstance(fw, Mapping):
-                        raise Unusable("fail_witness is not an object")
-                    J = _indices(fw.get("J"), q.m, "fail_witness.J")
-                    led.check(join(path, "fail_witness", "J"), len(J), fa, why="|J| must be fail_at")
-                    v = stats.value_21(q, J)
-                    xi = fw.get("xi")
-                    if isinstance(xi, list) and len(J) >= q.n:
-                        xv = np.asarray([_num(x, "xi") for x in xi])
-                        if xv.shape != (q.n,) or not np.any(xv):
-                            raise Unusable("fail_witness.xi must be a nonzero vector of length n")
-                        dv = stats.direction_21(q, J, xv)
-                        v = Enclosure(v.lo, dv.value, dv.hi)
-                        led.vouch(join(path, "fail_witness", "xi"))
-                led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), v.value, atol=v.hi - v.lo)
-                led.check(join(path, "fail_at"), v.value < thr, True, why="the witness must fail the threshold")
-            else:
-                led.check(join(path, "fail_value"), iv.get("fail_value", MISSING), None)
-                led.vouch(join(path, "fail_witness"))
-                led.vouch(join(path, "fail_at"))
-        with led.guard(join(path, "proof_at")):
-            if proof_at is not None:
-                pa = _int(proof_at, "proof_at")
-                if not 1 <= pa <= q.m:
-                    raise Unusable(f"proof_at = {pa} not in [1, m]")
-                led.check(join(path, "proof_at"), stats.bound_21(q, pa) >= thr, True,
-                          why="the Weyl bound at proof_at must reach the threshold")
-            else:
-                led.vouch(join(path, "proof_at"))
+
+        def fail_value(fa: int, fw: Any) -> Enclosure:
+            if not 1 <= fa <= max(q.m, q.n - 1):
+                raise Unusable(f"fail_at = {fa} not in [1, max(m, n - 1)]")
+            if fw is None:
+                if fa >= q.n:
+                    raise Unusable("fail_at >= n needs a fail_witness")
+                led.vouch(join(path, "fail_witness"))  # n* < n: every (X^J)^T has a kernel
+                return Enclosure(0.0, 0.0, 0.0)
+            if not isinstance(fw, Mapping):
+                raise Unusable("fail_witness is not an object")
+            J = _indices(fw.get("J"), q.m, "fail_witness.J")
+            led.check(join(path, "fail_witness", "J"), len(J), fa, why="|J| must be fail_at")
+            v = stats.value_21(q, J)
+            xi = fw.get("xi")
+            if isinstance(xi, list) and len(J) >= q.n:
+                xv = np.asarray([_num(x, "xi") for x in xi])
+                if xv.shape != (q.n,) or not np.any(xv):
+                    raise Unusable("fail_witness.xi must be a nonzero vector of length n")
+                dv = stats.direction_21(q, J, xv)
+                v = Enclosure(v.lo, dv.value, dv.hi)
+                led.vouch(join(path, "fail_witness", "xi"))
+            return v
+
+        def proof_holds(pa: int) -> bool:
+            if not 1 <= pa <= q.m:
+                raise Unusable(f"proof_at = {pa} not in [1, m]")
+            return stats.bound_21(q, pa) >= thr
+
+        fail_at, proof_at = self._interval_ends(path, iv, thr, fail_value, proof_holds)
         led.check(join(path, "lower"), iv.get("lower", MISSING), None if fail_at is None else fail_at + 1
                   if isinstance(fail_at, int) else MISSING)
         led.check(join(path, "upper"), iv.get("upper", MISSING), proof_at)
