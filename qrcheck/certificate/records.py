@@ -575,6 +575,16 @@ class Certificate(Mapping[str, Any]):
         converge, else 0."""
         return 1 if self.violated or (self.gd.ran and not self.gd.converged) else 0
 
+    @property
+    def not_certified(self) -> tuple[str, ...]:
+        """The required properties whose status is not ``certified`` (what ``--strict`` refuses)."""
+        return tuple(e for e in self.required if self.properties[e].status is not Status.CERTIFIED)
+
+    @property
+    def strict_exit_code(self) -> int:
+        """``verify --strict``'s exit code: also 1 unless every required property is ``certified``."""
+        return 1 if self.exit_code == 0 and self.not_certified else self.exit_code
+
     _TYPED = ("schema", "created", "parameters", "inputs", "properties", "required", "regime", "gd", "verdict",
               "provenance", "arrays")
 
