@@ -126,15 +126,14 @@ class VerifyOutcome:
     @property
     def not_certified(self) -> tuple[str, ...]:
         """The required properties whose status is not ``certified`` (what ``--strict`` refuses)."""
-        c = self.certificate
-        return tuple(e for e in c.required if c.properties[e].status is not Status.CERTIFIED)
+        return self.certificate.not_certified
 
     @property
     def exit_code(self) -> int:
         """The certificate's exit code; with ``--strict`` also 1 unless every required property is
         ``certified``."""
-        code = self.certificate.exit_code
-        return 1 if code == 0 and self.strict and self.not_certified else code
+        c = self.certificate
+        return c.strict_exit_code if self.strict else c.exit_code
 
 
 def provenance(command: list[str] | None, profile: Profile, effort: Effort) -> Provenance:
