@@ -207,6 +207,8 @@ def test_verdict_counts_and_strict():
     assert str(cert.verdict).startswith("pass:") and out.exit_code == 0
     strict = verify(VerifyConfig(n=30, S=60, m=10, profile="sharp", no_gd=True, strict=True))
     assert strict.not_certified == ("21",) and strict.exit_code == 1  # (21) vacuous: not certified
+    # the same from Python: the certificate knows its --strict exit code
+    assert cert.not_certified == ("21",) and cert.exit_code == 0 and cert.strict_exit_code == 1
 
 
 def test_20_vacuity_uses_the_rigorous_column_norm_ceiling():
