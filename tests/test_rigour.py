@@ -145,6 +145,11 @@ def test_21_rank_deficient_is_violated_with_the_null_direction(tmp_path):
     Y = rng.standard_normal((n, m)); Y /= np.linalg.norm(Y, axis=0)
     r = qrcheck.check(Y, rng.standard_normal((20, n)), np.ones(20))["21"]
     assert r.status is Status.VACUOUS and "fails_for_every_n_star" not in r.details
+    # square, full rank (m = n): sigma_min(X^T) < n/m = 1 fails every n* <= m, but that is the
+    # threshold's doing, not the data's: the empty family stays vacuous (Table 1 has m = n = 100)
+    Q = rng.standard_normal((n, n)); Q /= np.linalg.norm(Q, axis=0)
+    r = qrcheck.check(Q, rng.standard_normal((20, n)), np.ones(20))["21"]
+    assert r.status is Status.VACUOUS and r.details["fails_for_every_n_star"]
     # fewer points than dimensions (m < n): X^T always has a kernel; the empty family stays vacuous
     Z = rng.standard_normal((m + 5, m)); Z /= np.linalg.norm(Z, axis=0)
     r = qrcheck.check(Z, rng.standard_normal((20, m + 5)), np.ones(20))["21"]

@@ -17,6 +17,9 @@ from .stats import Enclosure, Quantities
 EQS = tuple(str(e) for e in range(19, 31))
 EXACT = ("19", "22", "23", "24", "25", "26", "27", "28", "29")
 SEARCH = ("20", "21", "30")
+#: (21): ||X^T xi|| (unit columns) below which X counts as rank-deficient, so that (21) is violated
+#: even where the profile's n* exceeds m (CONTRACT addition; docs/properties.md)
+RANK_DEFICIENT_TOL = 1e-8
 PROVED_SIDE = {"20": "upper", "21": "lower", "30": "lower"}
 FOUND_SIDE = {"20": "lower", "21": "upper", "30": "upper"}
 BOUND_RTOL = 1e-8  # a claimed proved bound may be weaker than the audit's, never stronger beyond this
@@ -436,9 +439,16 @@ class PropertyAudit:
             self._interval_21(join(base, "details", "n_star_interval"), d["n_star_interval"], e.threshold)
         if "null_direction" in d or "sigma_min_XT_upper" in d or "fails_for_every_n_star" in d:
             self._null_direction_21(base, d, e.threshold)
-        # n* > m: the family is empty (vacuous), unless X (m >= n points) is rank-deficient; then every
-        # admissible n* <= m fails, checked at J = [m] (CONTRACT addition, docs/properties.md)
-        every_n_star_fails = n_star > q.m >= q.n and d.get("fails_for_every_n_star") is True
+        # n* > m: the family is empty (vacuous), unless X (m >= n points) is rank-deficient, i.e. the
+        # claimed null direction has a rigorous ||X^T xi|| / ||xi|| below both the threshold and
+        # RANK_DEFICIENT_TOL; then every admissible n* <= m fails, checked at J = [m] (docs/properties.md)
+        every_n_star_fails = False
+        xi_claimed = d.get("null_direction")
+        if n_star > q.m >= q.n and isinstance(xi_claimed, list) and e.threshold is not None:
+            xv = np.asarray([_num(x, "null_direction") for x in xi_claimed])
+            if xv.shape == (q.n,) and np.any(xv):
+                dv = stats.direction_21(q, np.arange(q.m), xv)
+                every_n_star_fails = dv.hi < min(e.threshold, RANK_DEFICIENT_TOL)
         if n_star > q.m and not every_n_star_fails:
             led.check(join(base, "statistic"), c.get("statistic", MISSING), None, why="the family is empty")
             return "vacuous"
