@@ -666,3 +666,23 @@ def test_unreadable_arrays_file_is_exit_2(tmp_path, good):
     for arg in (junk, tmp_path / "missing.npz"):
         r = audit(good[0], arrays=arg)
         assert r.exit_code == 2 and r.error.startswith("--arrays:") and "\n" not in r.error
+
+
+def test_rank_deficient_21_is_rederived(tmp_path):
+    """(21) on a rank-deficient X with the profile's n* > m: verify says violated (witness J = [m]);
+    the audit agrees, and a certificate claiming `vacuous` there is caught."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((10, 30))
+    X[-1] = 0.0  # every column in the hyperplane x_10 = 0
+    X /= np.linalg.norm(X, axis=0)
+    c = qrcheck.verify(X, n=10, S=20, seed=1, no_gd=True)
+    r = c.properties["21"]
+    assert r.status.value == "violated" and r.details["n_star"] > 30 and len(r.witness["J"]) == 30
+    path = tmp_path / "rd.json"
+    c.write(path, embed_arrays=True)
+    assert audit(path).exit_code == 0
+    t = json.loads(path.read_text())
+    t["properties"]["21"].update(status="vacuous", statistic=None, lower=None, upper=None)
+    t["properties"]["21"].pop("witness")
+    t["verdict"] = t["verdict"].replace("fail", "pass", 1)
+    assert caught(audit(write(tmp_path, t)), "properties.21")
