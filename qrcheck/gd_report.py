@@ -1,6 +1,6 @@
 """What gradient descent (12) reports beside its loop: the error trajectory's compact encoding,
 the activation-change set D of Appendices D and F (degrees, J, s of (62), Gamma, (60)'s norm) and
-its JSON, and the GraphML export of D (issue 9 moved these out of :mod:`qrcheck.gd`).
+its JSON, and D as a networkx graph for the GraphML export (issue 9 moved these out of :mod:`qrcheck.gd`).
 
 Shapes: changed (S, m) boolean D; X (n, m); A0, AT (S, m) boolean; errors (T+1,).
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -156,13 +155,3 @@ def change_graph(changed: np.ndarray):
     rows, cols = np.nonzero(changed)
     g.add_edges_from((f"nu{k}", f"x{j}") for k, j in zip(rows.tolist(), cols.tolist()))
     return g
-
-
-def write_change_graph(changed: np.ndarray, path: str | Path) -> None:
-    """Write :func:`change_graph` as GraphML at ``path`` atomically (nothing half-written)."""
-    from .certificate import write_atomic
-
-    g = change_graph(changed)
-    import networkx as nx
-
-    write_atomic(path, "\n".join(nx.generate_graphml(g)) + "\n")
