@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import sys
+import time
+from dataclasses import replace as _replace
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -12,7 +14,7 @@ import numpy as np
 from . import InputError, __version__, _callable_module
 from .search import Effort
 from .draw import Draw, make_draw
-from .gd import GDConfig, GDResult, run_gd
+from .gd import GDConfig, GDResult, peak_rss_bytes, run_gd
 from .profiles import Profile, load_profile
 from .properties import CheckContext, registry
 from .properties.p21 import n_star as n_star_of
@@ -167,6 +169,7 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     """Run verify; raises :class:`qrcheck.InputError` on bad input (nothing is written here).
     ``on_baseline(k, K, seconds)``: progress of ``cfg.baseline`` random instances (issue 14)."""
     cfg.validate()
+    t_start = time.perf_counter()
     profile = load_profile(cfg.profile)
     dataset = None
     if draw is None and cfg.dataset is not None:
@@ -184,11 +187,14 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         eta_w, eta_z = paper_rates(draw.S, draw.m, cfg.paper_rates)
         cfg = replace_cfg(cfg, eta_w=eta_w, eta_z=eta_z)
     ctx = CheckContext.of(draw, profile, cfg.effort, on_search=on_search)
+    phases = {"draw": time.perf_counter() - t_start, "properties": {}}   # provenance.phase_seconds
     results = []
     for checker in registry():
         if on_check:
             on_check(checker.eq, checker.name)
+        t_check = time.perf_counter()
         results.append(checker.check(ctx))
+        phases["properties"][checker.eq] = time.perf_counter() - t_check
     results = tuple(results)
     from . import diagnostics as _diagnostics
 
@@ -215,7 +221,9 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     else:
         gd_result = run_gd(draw.X, draw.W0, draw.z0, draw.y,
                            GDConfig(cfg.eta_w, cfg.eta_z, cfg.tol, cfg.max_steps, cfg.track_every),
-                           progress=on_gd, n_star=n_star_of(ctx))
+                           progress=on_gd, n_star=n_star_of(ctx),
+                           lambda_min_H0=ctx.q.lambda_min_H0)          # shared with (29)'s details
+        phases["gd"] = gd_result.wall_seconds
         if violated:
             reason = "--force: run despite violated required properties " + ", ".join(violated)
         elif cfg.require == "none":
@@ -244,7 +252,9 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         regime=Regime.from_json(regime_report(case, gd_result, y_norm=float(np.linalg.norm(draw.y))).to_json()),
         gd=gd,
         verdict=verdict,
-        provenance=provenance(command, profile, cfg.effort),
+        provenance=_replace(provenance(command, profile, cfg.effort), extras={
+            "phase_seconds": {**phases, "total": time.perf_counter() - t_start},
+            "peak_rss_bytes": peak_rss_bytes()}),
         data=draw.arrays(),
     )
     return VerifyOutcome(cert, case, gd_result, draw, strict=cfg.strict)
