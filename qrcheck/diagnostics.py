@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import model, spectral
+from . import spectral
 from .quantities import Quantities
 
 # a run of (12) that stops at or before this step "stopped early": the stop names a rate
@@ -44,7 +44,7 @@ def _finite(x: Any) -> float | None:
 def _extremes_H0(q: Quantities) -> tuple[float, float, str]:
     """(lambda_min, lambda_max, method) of H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0."""
     if q.m <= spectral.EIGVALSH_M_MAX:
-        H0 = model.khatri_rao_gram(q.A0, q.X, q.z0 ** 2, gram=q.gram)
+        H0 = q.H0  # the draw's cached H0, the one (29) and GD use
         if not np.isfinite(H0).all():   # overflowed: no computable spectrum
             return math.nan, math.nan, "dense"
         ev = np.linalg.eigvalsh(H0)
@@ -57,7 +57,7 @@ def _extremes_H0(q: Quantities) -> tuple[float, float, str]:
 def _extremes_G0(q: Quantities) -> tuple[float, float, str]:
     """(lambda_min, lambda_max, method) of G0 = F0^T F0; lambda_max(G0) = ||F0||^2."""
     if q.m <= spectral.EIGVALSH_M_MAX:
-        G0 = model.G_matrix(q.F0)
+        G0 = q.G0  # the draw's cached G0, the one (29) uses
         if not np.isfinite(G0).all():   # overflowed: no computable spectrum
             return math.nan, math.nan, "dense"
         ev = np.linalg.eigvalsh(G0)
