@@ -263,11 +263,15 @@ class PropertyAudit:
             status = "violated"
         return status
 
-    def _p25(self, base, c, e):
-        enc, status = self._exact("25", base, c, e)
+    def _entry_witness(self, base, c) -> None:
+        """(25), (26): the statistic is |(W0 X)_{nu j}| at the witness (nu, j)."""
         w = self._witness(c)
         nu, j = _index(w.get("nu"), self.q.S, "witness.nu"), _index(w.get("j"), self.q.m, "witness.j")
         self._stat_at(base, c, abs(float(self.q.W0[nu] @ self.q.X[:, j])), f"(nu, j) = ({nu}, {j})")
+
+    def _p25(self, base, c, e):
+        enc, status = self._exact("25", base, c, e)
+        self._entry_witness(base, c)
         d = c.get("details") or {}
         if isinstance(d, Mapping) and "zeros" in d:
             self.led.check(join(base, "details", "zeros"), d["zeros"], int(np.count_nonzero(self.q.P[0] == 0)))
@@ -281,9 +285,7 @@ class PropertyAudit:
 
     def _p26(self, base, c, e):
         enc, status = self._exact("26", base, c, e)
-        w = self._witness(c)
-        nu, j = _index(w.get("nu"), self.q.S, "witness.nu"), _index(w.get("j"), self.q.m, "witness.j")
-        self._stat_at(base, c, abs(float(self.q.W0[nu] @ self.q.X[:, j])), f"(nu, j) = ({nu}, {j})")
+        self._entry_witness(base, c)
         return status
 
     def _p27(self, base, c, e):
