@@ -27,17 +27,24 @@ class Quantities:
     """
 
     def __init__(self, X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray | None = None,
-                 draw: Draw | None = None):
+                 draw: Draw | None = None, dense_limit: int = spectral.DENSE_M_LIMIT):
         self.X, self.W0, self.z0, self.y = X, W0, z0, y
         self.draw = draw
+        # above this m no m x m array is formed (``matrix_free``); tests lower it to force that path
+        self.dense_limit = int(dense_limit)
         self.n, self.m = X.shape
         self.S = W0.shape[0]
         self.L = math.log(self.n * self.S)
 
     @classmethod
-    def of(cls, draw: Draw) -> "Quantities":
+    def of(cls, draw: Draw, dense_limit: int = spectral.DENSE_M_LIMIT) -> "Quantities":
         """The quantities of a :class:`~qrcheck.draw.Draw`."""
-        return cls(draw.X, draw.W0, draw.z0, draw.y, draw=draw)
+        return cls(draw.X, draw.W0, draw.z0, draw.y, draw=draw, dense_limit=dense_limit)
+
+    @property
+    def matrix_free(self) -> bool:
+        """True when m > ``dense_limit``: no m x m array may be formed (memory O(Sm + Sn + nm))."""
+        return self.m > self.dense_limit
 
     # ---- data ---------------------------------------------------------------------------
     @cached_property
