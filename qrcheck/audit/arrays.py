@@ -102,16 +102,21 @@ def fingerprint() -> str:
 
 
 def regenerate(seed: int, n: int, S: int, m: int, z_dist: str, labels: str,
-               given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+               given: Mapping[str, np.ndarray] | None = None, dense_m: int | None = None) -> dict[str, np.ndarray]:
     """X, W0, z0, y sampled from ``seed`` (module docstring); arrays in ``given`` replace the sampled
-    ones (y is computed from the arrays actually used)."""
+    ones (y is computed from the arrays actually used). Labels ``low`` need the m x m H0: above
+    ``dense_m`` (None: no limit) y is left out."""
     given = dict(given or {})
     rng = _streams(int(seed))
     X = given["X"] if "X" in given else _X(rng["X"], n, m)
     W0 = given["W0"] if "W0" in given else rng["W0"].standard_normal((S, n))
     z0 = given["z0"] if "z0" in given else _z0(rng["z0"], S, z_dist)
-    y = given["y"] if "y" in given else _y(labels, rng["y"], X, W0, z0)
-    return {"X": X, "W0": W0, "z0": z0, "y": y}
+    out = {"X": X, "W0": W0, "z0": z0}
+    if "y" in given:
+        out["y"] = given["y"]
+    elif not (labels == "low" and dense_m is not None and m > dense_m):
+        out["y"] = _y(labels, rng["y"], X, W0, z0)
+    return out
 
 
 def _read_npz(path: Path, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
@@ -139,12 +144,14 @@ class Arrays:
         return self.confirmed.get("y", False)
 
 
-def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Any, led: Ledger) -> Arrays:
+def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Any, led: Ledger,
+           dense_m: int | None = None) -> Arrays:
     """The certificate's arrays, with every ``inputs.*`` digest checked (vouching ``inputs``).
 
     Order: the .npz of ``--arrays``, else the embedded one (``arrays.file`` beside the certificate,
     a bare file name, its own sha256 checked first); sampled arrays are always regenerated from
-    ``parameters.seed`` and must equal both their digest and any .npz copy. Raises
+    ``parameters.seed`` and must equal both their digest and any .npz copy (labels ``low`` above
+    ``dense_m``: y, the bottom eigenvector of the m x m H0, is not regenerated, a ``cannot``). Raises
     :class:`ArraysUnreadable` for an unreadable ``--arrays`` file (exit 2)."""
     p, inputs = cert["parameters"], cert["inputs"]
     n, S, m = p["n"], p["S"], p["m"]
@@ -217,7 +224,7 @@ def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Any, led
     out: dict[str, np.ndarray | None] = {}
     if seed_ok:
         out.update(regenerate(seed, n, S, m, z_dist if z_dist in Z_DISTS else "rademacher",
-                              labels if labels in LABELS else "gaussian", given))
+                              labels if labels in LABELS else "gaussian", given, dense_m))
     out.update(given)
     prov = cert.get("provenance") if isinstance(cert.get("provenance"), dict) else {}
     claimed_fp = prov.get("random_stream")
@@ -265,6 +272,10 @@ def obtain(cert: Mapping[str, Any], cert_path: Path | None, arrays_arg: Any, led
             led.cannot(f"inputs.{k}.sha256", "numpy's random stream differs from the one that wrote the certificate "
                        "(provenance.random_stream), so the seed cannot regenerate the arrays here",
                        "rerun with --arrays FILE.npz, or audit with the numpy that wrote it")
+        elif k == "y" and a is None and k in sampled and labels == "low":
+            led.cannot("inputs.y.sha256", f"y (labels low) is the bottom eigenvector of the m x m H0, which the audit "
+                       f"does not form above m = {dense_m} (m = {m})",
+                       "audit it where m x m matrices fit: qrcheck.audit(..., dense_m=M)")
         elif k == "y" and labels in BLAS_LABELS and not _same_blas(cert) and all(confirmed.get(j) for j in ("X", "W0", "z0")):
             led.cannot("inputs.y.sha256", f"y (labels {labels}) is computed with BLAS, and this numpy's BLAS differs "
                        "from the certificate's, so its last bits cannot be reproduced",
@@ -297,19 +308,28 @@ def finite_sizes(n: Any, S: Any, m: Any) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (n, S, m))
 
 
-def work_bytes(n: int, S: int, m: int) -> int:
-    """Peak memory of the audit's dense re-derivation: the arrays, W0 X and its companions
-    (S x m, a few), the m x m Gram matrices and eigendecompositions (a dozen), float64."""
-    return 8 * (2 * S * n + 2 * n * m + 8 * S * m + 16 * m * m + 8 * (S + m + n))
+def work_bytes(n: int, S: int, m: int, dense_m: int | None = None) -> int:
+    """Peak memory of the audit's re-derivation, float64: the arrays, W0 X and its companions (S x m,
+    a few); up to ``dense_m`` (None: always) the m x m Gram matrices and eigendecompositions (a
+    dozen); above it the row blocks of X^T X (a dozen of b x m, b m <= ``stats.BLOCK_ELEMS``), the
+    n x n and S x S Grams and (28)'s sorted copies of W0 X (docs/certificates.md, "Large m")."""
+    base = 2 * S * n + 2 * n * m + 8 * S * m + 8 * (S + m + n)
+    if dense_m is None or m <= dense_m:
+        return 8 * (base + 16 * m * m)
+    from .stats import BLOCK_ELEMS
+
+    block = max(1, min(m, BLOCK_ELEMS // m)) * m
+    return 8 * (base + 6 * S * m + 12 * block + 8 * n * n + 4 * S * S)
 
 
-def too_large(n: int, S: int, m: int) -> str | None:
+def too_large(n: int, S: int, m: int, dense_m: int | None = None) -> str | None:
     """One line when re-deriving a certificate of these sizes would exceed memory, else None
-    (computed from n, S, m before anything is allocated)."""
-    need = work_bytes(n, S, m)
+    (computed from n, S, m before anything is allocated; :func:`work_bytes`)."""
+    need = work_bytes(n, S, m, dense_m)
     have = available_bytes()
     if need > have:
-        return (f"n={n}, S={S}, m={m}: re-deriving this certificate needs about {need / 2**30:.1f} GiB "
+        how = "" if dense_m is None or m <= dense_m else " (blocked: no m x m matrix)"
+        return (f"n={n}, S={S}, m={m}: re-deriving this certificate needs about {need / 2**30:.1f} GiB{how} "
                 f"but {have / 2**30:.1f} GiB is available")
     return None
 

@@ -10,6 +10,12 @@ steps ``ceil(ln(||e_0|| / tol) / -ln(1 - eta lambda_min))`` (within one step); `
 stability load ``eta_w lambda_max(H0) + eta_z lambda_max(G0)`` and ``stable`` (load <= 2); and
 ``gd_stop.kind``/``T`` against the GD record. The sentences (``notes``, ``words``) and the rates an
 early stop suggests are advice, not claims (not vouched).
+
+Above ``q.dense_m`` no m x m matrix is formed: G0's spectrum when m > S is exact without it (rank
+<= S < m gives lambda_min = 0; lambda_max(F0^T F0) = lambda_max(F0 F0^T), S x S); the eigenvalues of
+H0 and of the limit kernels, and the predicted steps that need them, are skipped (listed as not
+vouched, with the reason): no status reads them. The figures derived from the record's own
+eigenvalues (stable step, condition, load) are still checked.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 import scipy.linalg
 
 from .ledger import MISSING, Ledger, join
-from .stats import Quantities
+from .stats import Quantities, too_big
 
 RTOL_DIAG = 1e-6  # diagnostics may come from an iterative eigensolver
 
@@ -36,16 +42,24 @@ def _predicted(eta: float, lo: float, hi: float, e0: float | None, tol: float | 
     return int(math.ceil(steps)) if math.isfinite(steps) else None
 
 
-def _layer(led: Ledger, path: str, d: Any, M: np.ndarray, eta: float, e0: float | None, tol: float,
-           flag: str) -> float | None:
+def _layer(led: Ledger, path: str, d: Any, ends: tuple[float, float] | str, eta: float, e0: float | None,
+           tol: float, flag: str) -> float | None:
+    """One layer's record: ``ends`` is (lambda_min, lambda_max) of its kernel matrix, or the reason
+    they are not computed at this size (then the claimed eigenvalues and predicted steps are skipped)."""
     if not isinstance(d, Mapping):
         led.fail(path, d, "an object")
         return None
     if "flag" in d:
         led.check(join(path, "flag"), d["flag"], flag)
-    w = scipy.linalg.eigvalsh(M)
-    lo, hi = float(w[0]), float(w[-1])
-    if d.get("method") == "dense":
+    if isinstance(ends, str):
+        for k in ("lambda_min", "lambda_max", "predicted_steps", "predicted_steps_at_suggested"):
+            if k in d:
+                led.skip(join(path, k), ends)
+        d = {k: v for k, v in d.items() if not k.startswith("predicted_steps")}
+        lo = hi = math.nan
+    else:
+        lo, hi = ends
+    if d.get("method") == "dense" and not isinstance(ends, str):
         led.check(join(path, "lambda_min"), d.get("lambda_min", MISSING), lo, rtol=RTOL_DIAG, atol=1e-12 * hi)
         led.check(join(path, "lambda_max"), d.get("lambda_max", MISSING), hi, rtol=RTOL_DIAG)
     lo_c, hi_c = d.get("lambda_min"), d.get("lambda_max")
@@ -65,6 +79,26 @@ def _layer(led: Ledger, path: str, d: Any, M: np.ndarray, eta: float, e0: float 
                     ok = (c is None and mine is None) or (isinstance(c, int) and mine is not None and abs(c - mine) <= 1)
                     led.check(join(path, key), c, c if ok else mine)
     return hi
+
+
+def _ends_H0(q: Quantities) -> tuple[float, float] | str:
+    """(lambda_min, lambda_max) of H0 (dense), or why not at this size."""
+    if q.blocked:
+        return too_big("H0", q.m, q.dense_m) + "; no status depends on it"
+    w = scipy.linalg.eigvalsh(q.H(weights=q.z0 ** 2)[0])
+    return float(w[0]), float(w[-1])
+
+
+def _ends_G0(q: Quantities) -> tuple[float, float] | str:
+    """(lambda_min, lambda_max) of G0 = F0^T F0: dense; above ``dense_m`` with m > S exactly from
+    F0 F0^T (S x S; rank <= S < m, so lambda_min = 0); else why not."""
+    F = q.F0[0]
+    if not q.blocked:
+        w = scipy.linalg.eigvalsh(F.T @ F)
+        return float(w[0]), float(w[-1])
+    if q.m > q.S:
+        return 0.0, float(scipy.linalg.eigvalsh(F @ F.T)[-1])
+    return too_big("G0 (m <= S)", q.m, q.dense_m) + "; no status depends on it"
 
 
 def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Ledger) -> None:
@@ -89,7 +123,12 @@ def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Led
         for k, v in want.items():
             if k in x:
                 led.check(join(base, k), x[k], v, rtol=RTOL_DIAG, atol=1e-12 if k == "sigma_min" else 0.0)
-        if "lambda_min_Hw" in x or "lambda_min_Hz" in x:
+        if q.blocked:
+            for k in ("lambda_min_Hw", "lambda_min_Hz"):
+                if k in x:
+                    led.skip(join(base, k), too_big("the limit kernels H^w, H^z", m, q.dense_m)
+                             + "; no status depends on it")
+        elif "lambda_min_Hw" in x or "lambda_min_Hz" in x:
             from .stats import limit_lambda_min
 
             for k, v in zip(("lambda_min_Hw", "lambda_min_Hz"), limit_lambda_min(q)):
@@ -99,12 +138,10 @@ def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Led
     if y is not None:
         e0 = float(np.linalg.norm(q.f0[0] - y))
         led.check("diagnostics.initial_error", d.get("initial_error", MISSING), e0, rtol=RTOL_DIAG)
-    hiH = _layer(led, "diagnostics.H0", d.get("H0"), q.H(weights=q.z0 ** 2)[0], eta_w, e0, tol, "--eta-w") \
-        if "H0" in d else None
+    hiH = _layer(led, "diagnostics.H0", d.get("H0"), _ends_H0(q), eta_w, e0, tol, "--eta-w") if "H0" in d else None
     hiG = None
     if eta_z > 0:
-        F = q.F0[0]
-        hiG = _layer(led, "diagnostics.G0", d.get("G0"), F.T @ F, eta_z, e0, tol, "--eta-z")
+        hiG = _layer(led, "diagnostics.G0", d.get("G0"), _ends_G0(q), eta_z, e0, tol, "--eta-z")
     elif "G0" in d:
         led.check("diagnostics.G0", d["G0"], None)
     if hiH is not None and "stability_load" in d:

@@ -22,7 +22,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .ledger import MISSING, Cannot, Ledger, Mismatch, is_number, join
+from .ledger import MISSING, Cannot, Ledger, Mismatch, Unverifiable, is_number, join
 from .text import safe, show
 
 EQS = tuple(str(e) for e in range(19, 31))
@@ -134,11 +134,12 @@ def _jsonable(o: Any) -> Any:
 def audit(path_or_certificate: Any, *, arrays: str | Path | None = None, replay_gd: bool = False,
           progress: Callable[[str], None] | None = None, on_stage: Callable[[str], None] | None = None,
           on_gd: Callable[[int, float], None] | None = None,
-          max_replay_steps: int = REPLAY_MAX_STEPS) -> AuditReport:
+          max_replay_steps: int = REPLAY_MAX_STEPS, dense_m: int | None = None) -> AuditReport:
     """Audit a certificate (a path, a parsed dict, or a ``qrcheck.Certificate``). Never raises on
     hostile input: an unreadable file is ``Outcome.UNREADABLE`` with one line in ``error``; everything
     else is a row of the report. ``progress``/``on_stage`` receive stage names, ``on_gd`` the replay's
-    (t, ||e_t||)."""
+    (t, ||e_t||). ``dense_m``: above this m no m x m matrix is formed
+    (:data:`qrcheck.audit.stats.DENSE_M` when None; docs/certificates.md, "Large m")."""
     stage = progress or on_stage or (lambda s: None)
     try:
         cert, cert_path, shown = _load(path_or_certificate)
@@ -146,7 +147,10 @@ def audit(path_or_certificate: Any, *, arrays: str | Path | None = None, replay_
         return AuditReport(str(path_or_certificate) if isinstance(path_or_certificate, (str, Path)) else "(in memory)",
                            Outcome.UNREADABLE, error=str(exc))
     try:
-        return _audit(cert, cert_path, shown, arrays, replay_gd, stage, on_gd, max_replay_steps)
+        from .stats import DENSE_M
+
+        return _audit(cert, cert_path, shown, arrays, replay_gd, stage, on_gd, max_replay_steps,
+                      DENSE_M if dense_m is None else int(dense_m))
     except _Unreadable as exc:
         return AuditReport(shown, Outcome.UNREADABLE, error=str(exc))
     except MemoryError:
@@ -154,7 +158,7 @@ def audit(path_or_certificate: Any, *, arrays: str | Path | None = None, replay_
 
 
 def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, replay_gd: bool,
-           stage: Callable[[str], None], on_gd: Any, max_replay_steps: int) -> AuditReport:
+           stage: Callable[[str], None], on_gd: Any, max_replay_steps: int, dense_m: int) -> AuditReport:
     from ..certificate.io import schema_issues
 
     led = Ledger(cert)
@@ -178,11 +182,14 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
 
     if not finite_sizes(n, S, m):
         raise _Unreadable("not a certificate: parameters n, S, m must be positive integers")
-    big = too_large(n, S, m)
+    big = too_large(n, S, m, dense_m)
     if big:
         raise _Unreadable(big + "; audit it on a machine with more memory")
     for k in ("n", "S", "m"):
         led.vouch(f"parameters.{k}")
+    if m > dense_m:
+        led.note(f"m = {m} > {dense_m}: the audit forms no m x m matrix (X^T X in row blocks; claims that need "
+                 "an eigenvalue of an m x m matrix are listed as not vouched, or as not re-derivable)")
 
     # ---- optional parameters take their documented defaults
     params = {k: p.get(k, v) for k, v in DEFAULTS.items()}
@@ -218,7 +225,7 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
     unreadable = None
     with led.guard("inputs"):
         try:
-            got = obtain(cert, cert_path, arrays_arg, led)
+            got = obtain(cert, cert_path, arrays_arg, led, dense_m)
         except ArraysUnreadable as exc:
             unreadable = str(exc)
     if unreadable is not None:
@@ -228,7 +235,7 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
     if got.arrays is not None:
         led.note(f"arrays {got.origin}")
         with led.guard("properties"):
-            statuses, exp = _properties(cert, got.arrays, led, version, stage)
+            statuses, exp = _properties(cert, got.arrays, led, version, stage, dense_m)
             if "21" in exp:
                 n_star = int(exp["21"].extras["n_star"])
     if p.get("normalized") is True and cert["inputs"]["X"].get("source") == "sampled":
@@ -244,6 +251,10 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
                  "certificate's own statuses")
     required = _regime_and_required(cert, led, gating, got.arrays if got.y_confirmed else None)
     stage("checking gradient descent")
+    if replay_gd and m > dense_m:
+        led.cannot("gd", f"the reference replay forms the m x m H0, H_T (m = {m} > {dense_m})",
+                   "audit without --replay-gd here, or replay where m x m matrices fit")
+        replay_gd = False
     replayed = _gd(cert, got, led, replay_gd, max_replay_steps, n_star)
     for k in ("eta_w", "eta_z", "tol"):  # inputs of the regime and GD checks above
         v = p.get(k, MISSING)
@@ -259,22 +270,26 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
 
 
 def _properties(cert: dict, arrays: Mapping[str, Any], led: Ledger, version: int,
-                stage: Callable[[str], None]) -> tuple[dict[str, str], dict[str, Any]]:
+                stage: Callable[[str], None], dense_m: int) -> tuple[dict[str, str], dict[str, Any]]:
     from . import stats, thresholds
     from .props import PropertyAudit
 
     stage("computing the statistics and their enclosures")
-    q = stats.Quantities(arrays["X"], arrays["W0"], arrays["z0"])
+    q = stats.Quantities(arrays["X"], arrays["W0"], arrays["z0"], dense_m)
     encl = stats.exact(q)
     if q.open_signs:
         led.note(f"{q.open_signs} entries of W0 X have a sign the rounding bound leaves open (too many to "
                  "recompute exactly): the enclosures of (30) and H0 hold for the float64 activations")
     stage("deriving the thresholds")
     try:
-        exp = thresholds.expected(cert, arrays, {k: (v.lo, v.hi) for k, v in encl.items()})
+        exp = thresholds.expected(cert, arrays, {k: (v.lo, v.hi) for k, v in encl.items()}, dense_m)
     except thresholds.ProfileError as exc:
         led.fail("provenance.profile", "(this profile)", "(not auditable)", str(exc))
         return {}, {}
+    except Unverifiable as exc:
+        led.cannot("properties", str(exc), exc.fix)
+        props = cert.get("properties") or {}
+        return {eq: str(props[eq].get("status")) for eq in EQS if isinstance(props.get(eq), Mapping)}, {}
     stage("re-deriving (19)-(30)")
     statuses = PropertyAudit(cert, q, exp, encl, led, version).run()
     from . import diag

@@ -31,11 +31,17 @@ Interface (what the other audit modules call)
 ``vouch(path)``
     Mark ``path`` (and everything under it) as re-derived, when it was checked by other means than
     :meth:`check` (e.g. a value the audit used as an input after validating it).
+``skip(path, reason)``
+    A key the audit does not re-derive at this size (say an m x m eigenvalue above
+    :data:`qrcheck.audit.stats.DENSE_M`): listed in :meth:`Ledger.not_vouched` with ``reason``, never
+    counted as checked. Only for keys no status, gating or verdict depends on; a claim that does
+    depend on it raises :class:`Unverifiable` (a ``cannot``).
 ``note(text)``
     Informational line (version notices, what was regenerated).
 ``guard(path)``
     Context manager: any exception while re-deriving ``path`` becomes a mismatch row at ``path``
-    (hostile input never crashes the audit); :class:`Unusable` carries a readable reason.
+    (hostile input never crashes the audit); :class:`Unusable` carries a readable reason;
+    :class:`Unverifiable` becomes a ``cannot`` at ``path`` (exit 3 when nothing failed).
 
 Coverage
 --------
@@ -236,6 +242,16 @@ class Unusable(Exception):
     inside :meth:`Ledger.guard`, it becomes a mismatch with this message."""
 
 
+class Unverifiable(Exception):
+    """A claim whose re-derivation needs more than the audit does at these sizes (an eigenvalue of an
+    m x m matrix above :data:`qrcheck.audit.stats.DENSE_M`); inside :meth:`Ledger.guard` it becomes a
+    ``cannot`` with this reason and ``fix``."""
+
+    def __init__(self, reason: str, fix: str) -> None:
+        super().__init__(reason)
+        self.fix = fix
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """One claim that does not hold: where (``path``), the claimed and recomputed values rendered
@@ -285,6 +301,7 @@ class Ledger:
         self.cannots: list[Cannot] = []
         self.notes: list[str] = []
         self.vouched: set[str] = set()
+        self.skipped: dict[str, str] = {}
         self.checks = 0
 
     # ---- reading the certificate ----------------------------------------------------------
@@ -348,6 +365,11 @@ class Ledger:
         """Mark ``path`` and everything under it as re-derived."""
         self.vouched.add(path)
 
+    def skip(self, path: str, reason: str) -> None:
+        """Leave ``path`` (and everything under it) unchecked, listed as not vouched for with
+        ``reason`` (module docstring: only for keys nothing else depends on)."""
+        self.skipped[path] = safe(reason, 200)
+
     def note(self, text: str) -> None:
         self.notes.append(safe(text, 400))
 
@@ -358,6 +380,8 @@ class Ledger:
             yield
         except Unusable as exc:
             self.fail(path, "(unusable)", "(not re-derivable)", str(exc))
+        except Unverifiable as exc:
+            self.cannot(path, str(exc), exc.fix)
         except MemoryError:
             self.fail(path, "(unusable)", "(not re-derivable)", "out of memory")
         except Exception as exc:  # noqa: BLE001 - hostile input must never crash the audit
@@ -370,16 +394,19 @@ class Ledger:
         return 1 if self.mismatches else 3 if self.cannots else 0
 
     # ---- coverage ------------------------------------------------------------------------
-    def _pattern(self, path: str) -> str | None:
+    def _reason(self, path: str) -> str | None:
+        """Why ``path`` is not vouched for: a :meth:`skip` of it, or its :data:`NOT_VOUCHED` pattern."""
+        if path in self.skipped:
+            return self.skipped[path]
         for pat in NOT_VOUCHED:
             if fnmatch.fnmatchcase(path, pat):
-                return pat
+                return NOT_VOUCHED[pat]
         return None
 
     def _walk(self) -> Iterator[tuple[str, str | None]]:
-        """(path, pattern or None) of every maximal subtree neither vouched nor under a vouched path
+        """(path, reason or None) of every maximal subtree neither vouched nor under a vouched path
         nor documented (a subtree none of whose keys was re-derived is reported once, by its own
-        path); documented keys come with their :data:`NOT_VOUCHED` pattern."""
+        path); documented and skipped keys come with their reason."""
         vouched = self.vouched
 
         def below(path: str) -> bool:
@@ -390,7 +417,7 @@ class Ledger:
             for a documented key itself)."""
             if path in vouched:
                 return [], False
-            pat = self._pattern(path) if path else None
+            pat = self._reason(path) if path else None
             if pat is not None:
                 return [(path, pat)], None  # documented: neutral for collapsing
             if isinstance(node, (dict, list)) and not node and path:
@@ -420,5 +447,6 @@ class Ledger:
         return [p for p, pat in self._walk() if pat is None]
 
     def not_vouched(self) -> list[tuple[str, str]]:
-        """(path, reason) of the keys skipped by a documented :data:`NOT_VOUCHED` pattern."""
-        return [(p, NOT_VOUCHED[pat]) for p, pat in self._walk() if pat is not None]
+        """(path, reason) of the keys skipped by a documented :data:`NOT_VOUCHED` pattern or by
+        :meth:`skip`."""
+        return [(p, why) for p, why in self._walk() if why is not None]

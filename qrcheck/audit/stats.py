@@ -9,6 +9,22 @@ by :func:`value_20`, :func:`value_21`, :func:`value_30` (the value at a claimed 
 :func:`bound_20`, :func:`bound_21`, :func:`bound_30` (a proven bound over the whole family, computed
 densely by the audit from the same mathematics the paper's appendices use: the operator-norm and
 Gershgorin bounds for (20), Weyl's inequality for (21) and (30)).
+
+Above :data:`DENSE_M` (``Quantities.blocked``) no m x m array is formed, so memory stays
+O(Sm + Sn + nm + b m), b the rows of one block (:data:`BLOCK_ELEMS`):
+
+- X^T X is read in row blocks (:attr:`Quantities.gram_pass`, one pass): (19)'s maximum off-diagonal
+  |G_jj'| and its enclosure, (20)'s Gershgorin table (a running maximum over the blocks of each row's
+  |G_jj| plus its k-1 largest other |G_jj'|, rows sorted block by block), the diagonal, and the k = 2
+  maximum of (20); the same entrywise error bound as the dense path;
+- ||X^J||^2 for |J| > n from the n x n X^J (X^J)^T (the same nonzero eigenvalues as (X^J)^T X^J), and
+  ||X||^2 from X X^T;
+- (29) when m > S: G0 = F0^T F0 has rank at most S < m and is positive semidefinite, so
+  lambda_min(G0) = 0 exactly (the enclosure [0, 0]; a claimed float value is accepted within the
+  rounding level of an eigensolver, ``noise``);
+- everything else that needs an eigenvalue of an m x m matrix (lambda_min(G0) when m <= S, H0, the
+  limit kernels, H_Gamma of (30)) raises :class:`~qrcheck.audit.ledger.Unverifiable` (a claim the
+  audit cannot vouch for at this size: exit 3) or is skipped where no status depends on it.
 """
 
 from __future__ import annotations
@@ -21,10 +37,16 @@ from functools import cached_property
 import numpy as np
 
 from . import enclose as en
+from .ledger import Unverifiable
 
 REFINE_MAX = 20_000  # entries of W0 X whose open sign is recomputed exactly
 ENUMERATE = 2000  # (20): every subset of size k is examined when there are at most this many
 ENUMERATE_FLOPS = 2 * 10**7  # ... and their k x k eigenproblems cost at most about this much
+DENSE_M = 6000
+"""Above this m the audit forms no m x m array (module docstring). The number is the verify side's
+``qrcheck.spectral.DENSE_M_LIMIT``, written here again: the audit imports nothing of verify."""
+BLOCK_ELEMS = 1 << 22
+"""Entries of one row block of X^T X (b = BLOCK_ELEMS // m rows of m): 32 MiB per block array."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +63,44 @@ class Enclosure:
             object.__setattr__(self, "hi", max(self.hi, self.value))
 
 
-class Quantities:
-    """Dense products of one draw with entrywise error bounds. X (n, m), W0 (S, n), z0 (S,)."""
+@dataclass(frozen=True)
+class GramPass:
+    """What one pass over the row blocks of G = X^T X gives (:attr:`Quantities.gram_pass`).
 
-    def __init__(self, X: np.ndarray, W0: np.ndarray, z0: np.ndarray) -> None:
+    e19 : enclosure of max_{j != j'} |G_jj'| (None when m < 2).
+    diag : (m,) upper ends of |G_jj|.
+    gersh : (m,) ``gersh[k - 1]`` = max_j (upper |G_jj| + the k-1 largest other upper |G_jj'| of row j).
+    pair2 : max over j != j' of lambda_max of the 2 x 2 Gram of columns j, j' (float value; -inf when m < 2).
+    """
+
+    e19: Enclosure | None
+    diag: np.ndarray
+    gersh: np.ndarray
+    pair2: float
+
+
+class Quantities:
+    """Products of one draw with entrywise error bounds. X (n, m), W0 (S, n), z0 (S,). Above
+    ``dense_m`` (:attr:`blocked`) no m x m array is formed (module docstring)."""
+
+    def __init__(self, X: np.ndarray, W0: np.ndarray, z0: np.ndarray, dense_m: int = DENSE_M) -> None:
         self.X, self.W0, self.z0 = X, W0, z0
         self.n, self.m = X.shape
         self.S = W0.shape[0]
+        self.dense_m = int(dense_m)
+        self.noise: dict[str, float] = {}  # eq -> float slack of a claimed value whose real value is exact
+        self.unavailable: dict[str, str] = {}  # eq -> why its statistic is not re-derived at this size
+
+    @property
+    def blocked(self) -> bool:
+        """m > ``dense_m``: no m x m array is formed."""
+        return self.m > self.dense_m
+
+    def needs_dense(self, what: str) -> None:
+        """Raise :class:`Unverifiable` when ``what`` (an eigenvalue of an m x m matrix) is asked for
+        above ``dense_m``."""
+        if self.blocked:
+            raise Unverifiable(too_big(what, self.m, self.dense_m), FIX_DENSE)
 
     @cached_property
     def P(self) -> tuple[np.ndarray, np.ndarray]:
@@ -75,8 +128,42 @@ class Quantities:
 
     @cached_property
     def G(self) -> tuple[np.ndarray, np.ndarray]:
-        """(X^T X, error bound), (m, m)."""
+        """(X^T X, error bound), (m, m); never formed above ``dense_m``."""
+        self.needs_dense("X^T X")
         return en.product(self.X.T, self.X)
+
+    @cached_property
+    def gram_pass(self) -> GramPass:
+        """One pass over row blocks of G = X^T X, (b, m) each (:class:`GramPass`); entry (j, j') of
+        each block and its error bound are those of :func:`enclose.product`, as in :attr:`G`."""
+        X, m = self.X, self.m
+        b = max(1, min(m, BLOCK_ELEMS // m))
+        d = np.einsum("ij,ij->j", X, X)
+        diag = np.empty(m)
+        gersh = np.full(m, -np.inf)
+        lo19 = v19 = hi19 = pair2 = -np.inf
+        for s in range(0, m, b):
+            e = min(m, s + b)
+            rows = np.arange(e - s)
+            Gb, Eb = en.product(X[:, s:e].T, X)
+            absG = np.abs(Gb)
+            lo, hi = _ends(absG, Eb)
+            A = absG + Eb
+            diag[s:e] = A[rows, rows + s]
+            for M in (absG, lo, hi, A):
+                M[rows, rows + s] = 0.0 if M is A else -np.inf
+            v19, lo19, hi19 = max(v19, float(absG.max())), max(lo19, float(lo.max())), max(hi19, float(hi.max()))
+            A = -np.sort(-A, axis=1)
+            csum = np.cumsum(A[:, :-1], axis=1)
+            gersh[0] = max(gersh[0], float(diag[s:e].max()))
+            if m > 1:
+                gersh[1:] = np.maximum(gersh[1:], np.max(diag[s:e, None] + csum, axis=0))
+            a, c = d[s:e, None], d[None, :]
+            lam = (a + c) / 2 + np.sqrt(((a - c) / 2) ** 2 + Gb ** 2)
+            lam[rows, rows + s] = -np.inf
+            pair2 = max(pair2, float(lam.max()))
+        e19 = Enclosure(lo19, v19, hi19) if m >= 2 else None
+        return GramPass(e19, diag, gersh, pair2)
 
     @cached_property
     def A0(self) -> np.ndarray:
@@ -146,17 +233,30 @@ def row_norms(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.sqrt(np.maximum(sq * (1 - g), 0.0)) * (1 - 2 * en.U), v, np.sqrt(sq * (1 + g)) * (1 + 2 * en.U) + en.TINY
 
 
+FIX_DENSE = "audit it where m x m matrices fit, with a larger limit: qrcheck.audit(..., dense_m=M)"
+
+
+def too_big(what: str, m: int, dense_m: int) -> str:
+    """The reason a claim needing ``what`` (m x m) is not re-derived at this m."""
+    return f"{what}: an m x m matrix, not formed by the audit above m = {dense_m} (m = {m})"
+
+
 def exact(q: Quantities) -> dict[str, Enclosure]:
     """Enclosures of the exact statistics (CONTRACT's table): (19), (22), (23), (25)-(29); (24)
-    depends on zeta_0 (:func:`gamma0_size`)."""
+    depends on zeta_0 (:func:`gamma0_size`). Above ``dense_m`` (19) comes from the blocked pass and
+    (29) from the rank of G0 when m > S; otherwise (29) is left out, its reason in ``q.unavailable``."""
     out: dict[str, Enclosure] = {}
-    G, EG = q.G
-    off = G.copy()
-    np.fill_diagonal(off, 0.0)
-    Eoff = EG.copy()
-    np.fill_diagonal(Eoff, 0.0)
-    if q.m >= 2:
-        out["19"] = _max_abs(off, Eoff)[0]
+    if q.blocked:
+        if q.m >= 2:
+            out["19"] = q.gram_pass.e19
+    else:
+        G, EG = q.G
+        off = G.copy()
+        np.fill_diagonal(off, 0.0)
+        Eoff = EG.copy()
+        np.fill_diagonal(Eoff, 0.0)
+        if q.m >= 2:
+            out["19"] = _max_abs(off, Eoff)[0]
     lo, v, hi = row_norms(q.W0)
     out["22"] = Enclosure(float(np.min(lo)), float(np.min(v)), float(np.max(np.minimum(hi, np.min(hi)))))
     a = float(max(np.max(np.abs(q.W0)), np.max(np.abs(q.z0))))
@@ -168,10 +268,19 @@ def exact(q: Quantities) -> dict[str, Enclosure]:
     out["27"] = _max_abs(f, Ef)[0]
     out["28"] = good_behaviour(q)
     F, EF = q.F0
-    G0, EG0 = en.product(F.T, F)
-    EG0 = EG0 + (EF.T @ np.abs(F) + np.abs(F).T @ EF + EF.T @ EF) * (1 + en.gamma(q.S + 2)) * (1 + 4 * en.U)
-    lo29, v29, hi29 = en.lambda_min(G0, EG0)
-    out["29"] = Enclosure(lo29, v29, hi29)
+    if q.blocked and q.m > q.S:
+        # G0 = F0^T F0 (F0 the true relu(W0 X), S x m) is PSD of rank <= S < m: lambda_min = 0 exactly;
+        # a claimed float value is within an eigensolver's rounding, 64 m u ||G0||, ||G0|| <= ||F0||_F^2
+        out["29"] = Enclosure(0.0, 0.0, 0.0)
+        fro = float(np.sum(np.square(np.abs(F) + EF))) * (1 + en.gamma(F.size + 2))
+        q.noise["29"] = en.up(64 * q.m * en.U * fro)
+    elif q.blocked:
+        q.unavailable["29"] = too_big("lambda_min(G0), G0 = F0^T F0 with m <= S (its rank does not give it)", q.m, q.dense_m)
+    else:
+        G0, EG0 = en.product(F.T, F)
+        EG0 = EG0 + (EF.T @ np.abs(F) + np.abs(F).T @ EF + EF.T @ EF) * (1 + en.gamma(q.S + 2)) * (1 + 4 * en.U)
+        lo29, v29, hi29 = en.lambda_min(G0, EG0)
+        out["29"] = Enclosure(lo29, v29, hi29)
     return out
 
 
@@ -198,10 +307,11 @@ def gamma0(z0: np.ndarray, zeta0: float) -> np.ndarray:
 
 # ---- (20) --------------------------------------------------------------------------------------
 def value_20(q: Quantities, J: np.ndarray) -> Enclosure:
-    """||X^J|| / (1 + sqrt(k/n)), k = |J|: via lambda_max((X^J)^T X^J)."""
+    """||X^J|| / (1 + sqrt(k/n)), k = |J|: via lambda_max((X^J)^T X^J), above ``dense_m`` via the
+    n x n lambda_max(X^J (X^J)^T) when k > n (the same nonzero eigenvalues)."""
     k = len(J)
     XJ = q.X[:, J]
-    M, E = en.product(XJ.T, XJ)
+    M, E = en.product(XJ, XJ.T) if q.blocked and k > q.n else en.product(XJ.T, XJ)
     lo, v, hi = en.sqrt_enclosure(*en.lambda_max(M, E))
     s = 1.0 + math.sqrt(k / q.n)
     return Enclosure(en.down(lo / (s * (1 + 2 * en.U))), v / s, en.up(hi / (s * (1 - 2 * en.U))))
@@ -211,22 +321,30 @@ def norm2_bounds(q: Quantities) -> np.ndarray:
     """b[k] (k = 0..m): a proven upper bound of max_{|J|=k} ||X^J||^2, the smallest of ||X||^2 (every
     X^J is a submatrix of X), Gershgorin's bound on (X^J)^T X^J (row i of it sums at most |G_ii| plus
     the k-1 largest other |G_ij| of row i), the sum of the k largest ||X^j||^2 (Frobenius) and, when
-    there are at most :data:`ENUMERATE` subsets of size k, the maximum over all of them. Cached on ``q``."""
+    there are at most :data:`ENUMERATE` subsets of size k, the maximum over all of them. Above
+    ``dense_m`` the Gershgorin maxima come from :attr:`Quantities.gram_pass` and ||X||^2 from X X^T.
+    Cached on ``q``."""
     if "_norm2" in q.__dict__:
         return q.__dict__["_norm2"]
-    G, EG = q.G
-    absG = np.abs(G) + EG
-    diag = np.diag(absG).copy()
-    offd = absG.copy()
-    np.fill_diagonal(offd, 0.0)
-    rows = -np.sort(-offd, axis=1)  # each row descending
-    csum = np.concatenate([np.zeros((q.m, 1)), np.cumsum(rows, axis=1)], axis=1)
+    if q.blocked:
+        gp = q.gram_pass
+        diag, gersh = gp.diag, gp.gersh
+        Xn2 = en.lambda_max(*en.product(q.X, q.X.T))[2]
+    else:
+        G, EG = q.G
+        absG = np.abs(G) + EG
+        diag = np.diag(absG).copy()
+        offd = absG.copy()
+        np.fill_diagonal(offd, 0.0)
+        rows = -np.sort(-offd, axis=1)  # each row descending
+        csum = np.concatenate([np.zeros((q.m, 1)), np.cumsum(rows, axis=1)], axis=1)
+        gersh = np.max(diag[:, None] + csum[:, :q.m], axis=0)
+        Xn2 = en.lambda_max(*q.G)[2]
     ccols = np.cumsum(-np.sort(-diag))
-    Xn2 = en.lambda_max(*q.G)[2]
     slack = 1 + 4 * en.gamma(q.m + 2)
     out = np.zeros(q.m + 1)
     for k in range(1, q.m + 1):
-        b2 = min(Xn2, float(np.max(diag + csum[:, k - 1])) * slack, float(ccols[k - 1]) * slack)
+        b2 = min(Xn2, float(gersh[k - 1]) * slack, float(ccols[k - 1]) * slack)
         every = enumerate_20(q, k)
         if every is not None:
             b2 = min(b2, every[1])
@@ -280,7 +398,9 @@ def bound_21(q: Quantities, n_star: int) -> float:
 
 # ---- (30) --------------------------------------------------------------------------------------
 def value_30(q: Quantities, keep: np.ndarray) -> Enclosure:
-    """lambda_min((X^T X) o (A_K^T A_K)) over the neurons ``keep``."""
+    """lambda_min((X^T X) o (A_K^T A_K)) over the neurons ``keep`` (:class:`Unverifiable` above
+    ``dense_m``)."""
+    q.needs_dense("(30)'s H_K = (X^T X) o (A_K^T A_K)")
     H, E = q.H(rows=keep)
     lo, v, hi = en.lambda_min(H, E)
     return Enclosure(lo, v, hi)
@@ -320,6 +440,7 @@ def limit_lambda_min(q: Quantities) -> tuple[float, float]:
     """(lambda_min(H^w(X)), lambda_min(H^z(X))) of the limit kernels (``thresholds.limit_kernels``),
     cached on ``q``."""
     if "_limit" not in q.__dict__:
+        q.needs_dense("the limit kernels H^w(X), H^z(X)")
         import scipy.linalg
 
         from .thresholds import limit_kernels
@@ -333,6 +454,7 @@ def limit_lambda_min(q: Quantities) -> tuple[float, float]:
 def enclosure_H0(q: Quantities) -> Enclosure:
     """Enclosure of lambda_min(H0), H0 = (X^T X) o (A0^T diag(z0^2) A0) (cached on ``q``)."""
     if "_H0" not in q.__dict__:
+        q.needs_dense("H0 = (X^T X) o (B0^T B0)")
         H, E = q.H(weights=q.z0 ** 2)
         q.__dict__["_H0"] = Enclosure(*en.lambda_min(H, E))
     return q.__dict__["_H0"]
@@ -354,6 +476,8 @@ def max_20(q: Quantities, k: int) -> float | None:
     s = 1.0 + math.sqrt(k / q.n)
     if k == 1:
         return float(np.max(np.linalg.norm(q.X, axis=0))) / s
+    if k == 2 and q.blocked:
+        return math.sqrt(max(q.gram_pass.pair2, 0.0)) / s
     if k == 2:
         G = q.X.T @ q.X
         d = np.diag(G)
@@ -377,10 +501,17 @@ def enumerate_20(q: Quantities, k: int) -> tuple[float, float] | None:
     c = math.comb(q.m, k)
     out = None
     if c <= ENUMERATE and c * k ** 3 <= ENUMERATE_FLOPS:
-        G, EG = q.G
         idx = np.asarray(list(itertools.combinations(range(q.m), k)), dtype=np.intp)
-        M = G[idx[:, :, None], idx[:, None, :]]
-        E = EG[idx[:, :, None], idx[:, None, :]]
+        if q.blocked:  # the k x k Grams of the subsets from X itself, bounded as enclose.product bounds them
+            XJ = q.X[:, idx]  # (n, c, k)
+            M = np.einsum("nci,ncj->cij", XJ, XJ)
+            aXJ = np.abs(XJ)
+            g = en.gamma(q.n + 2)
+            E = (g * (1 + 4 * g)) * np.einsum("nci,ncj->cij", aXJ, aXJ) + q.n * en.TINY
+        else:
+            G, EG = q.G
+            M = G[idx[:, :, None], idx[:, None, :]]
+            E = EG[idx[:, :, None], idx[:, None, :]]
         v, hi = en.lambda_max_stack(M, E)
         out = (float(np.max(v)), float(np.max(hi)))
     cache[k] = out

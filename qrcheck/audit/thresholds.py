@@ -308,13 +308,26 @@ class _Data:
     """Lazily computed quantities of one draw (the audit's own, dense).
 
     enclosures : eq -> (lower, upper) from the audit's statistics (the (19) upper end is used when
-    given; otherwise a rigorous one is computed here)."""
+    given; otherwise a rigorous one is computed here).
+    dense_m : above this m the limit kernels' eigenvalues (version 1's factors) are not computed
+    (:class:`~qrcheck.audit.ledger.Unverifiable`); None: no limit."""
 
     X: np.ndarray
     z0: np.ndarray | None
     W0: np.ndarray | None = None
     enclosures: Mapping[str, Any] = field(default_factory=dict)
+    dense_m: int | None = None
     _cache: dict = field(default_factory=dict)
+
+    def _limit(self, which: int) -> float:
+        m = self.X.shape[1]
+        if self.dense_m is not None and m > self.dense_m:
+            from .ledger import Unverifiable
+
+            raise Unverifiable(f"version 1's thresholds of (29), (30) need lambda_min of the m x m limit kernels, "
+                               f"which the audit does not form above m = {self.dense_m} (m = {m})",
+                               "audit it where m x m matrices fit: qrcheck.audit(..., dense_m=M)")
+        return float(scipy.linalg.eigvalsh(limit_kernels(self.X)[which])[0])
 
     def _get(self, key, fn):
         if key not in self._cache:
@@ -323,11 +336,11 @@ class _Data:
 
     @property
     def lam_Hw(self) -> float:
-        return self._get("Hw", lambda: float(scipy.linalg.eigvalsh(limit_kernels(self.X)[0])[0]))
+        return self._get("Hw", lambda: self._limit(0))
 
     @property
     def lam_Hz(self) -> float:
-        return self._get("Hz", lambda: float(scipy.linalg.eigvalsh(limit_kernels(self.X)[1])[0]))
+        return self._get("Hz", lambda: self._limit(1))
 
     @property
     def X_norm2(self) -> float:
@@ -663,7 +676,8 @@ def _n_star(table: Mapping[str, Any], n: int, m: int) -> int:
 
 
 def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
-             enclosures: Mapping[str, tuple[float, float]] | None = None) -> dict[str, ExpectedThreshold]:
+             enclosures: Mapping[str, tuple[float, float]] | None = None,
+             dense_m: int | None = None) -> dict[str, ExpectedThreshold]:
     """Every property's threshold, rule, reach and existentials as the audit derives them, under
     the formulas of the certificate's version (:func:`formulas_version`).
 
@@ -671,6 +685,8 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
     arrays : {"X": (n, m), "W0": (S, n), "z0": (S,), "y": (m,)} float64 (verified digests).
     enclosures : eq -> (lower, upper), the audit's rigorous enclosures of the statistics; version 2
         proves the (29)/(30) bars from the (19) upper end (computed here when not given).
+    dense_m : above this m no m x m matrix is formed (version 1 then raises
+        :class:`~qrcheck.audit.ledger.Unverifiable`); None: no limit.
     Raises :class:`ProfileError` when the profile cannot be rebuilt.
     """
     X = np.asarray(arrays["X"], dtype=np.float64)
@@ -680,7 +696,7 @@ def expected(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
     version = formulas_version(cert)
     table = profile_table(cert)[1]
     W0 = arrays.get("W0")
-    data = _Data(X, z0, None if W0 is None else np.asarray(W0, dtype=np.float64), enclosures or {})
+    data = _Data(X, z0, None if W0 is None else np.asarray(W0, dtype=np.float64), enclosures or {}, dense_m)
     L = math.log(n * S)
     v2 = version >= 2
     ks = list(range(1, m + 1)) if v2 else examined_k(n, m)
