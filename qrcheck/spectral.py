@@ -12,18 +12,26 @@ matrix (above :data:`DENSE_M_LIMIT`) nor its O(m^3) eigendecomposition (above
   definite matrix): a Cholesky factorisation M = L L^T (m^3 / 3 flops, about a tenth of
   ``eigvalsh``), Lanczos on M^{-1} (its largest eigenvalue 1 / lambda_min is well separated), and
   a second Cholesky of M - (theta - delta) I as the positive-definiteness test of the lower bound.
+* ``lobpcg`` (matrix-free, smallest eigenvalue of H = (X^T X) o (B^T B)):
+  ``scipy.sparse.linalg.lobpcg`` with one vector, preconditioned by the inverse of
+  P = D + c^2 X^T X + d 11^T, the part of H that makes its n + 1 large outliers (c^2 the mean
+  off-diagonal entry of B^T B, d what is left of H's mean off-diagonal entry, D diagonal so that
+  diag P = diag H), applied through the Woodbury identity with an (n + 1) x (n + 1) Cholesky
+  factor (O(nm) a product, O(n^2 m) once); memory O(Sm + nm).
 * ``lanczos`` (matrix-free): ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``)
-  on a :class:`scipy.sparse.linalg.LinearOperator`; memory O(Sm + nm).
+  on a :class:`scipy.sparse.linalg.LinearOperator`, for the other matrix-free extremes (largest
+  eigenvalues, G = F^T F); memory O(Sm + nm).
 
 Every non-dense result carries its Ritz value theta = v^T M v of the returned unit vector v and
 the residual r = ||M v - theta v||: some eigenvalue of M lies in [theta - r, theta + r] (a
 rigorous statement up to the rounding of the two products). For the smallest eigenvalue, theta
 itself is an upper bound (Rayleigh quotient); the lower bound theta - r is *verified* only when a
 positive-definiteness test of M - (theta - r) I succeeded (``shift_invert``); after matrix-free
-Lanczos it holds when the Ritz value converged to the extreme eigenvalue, which Krylov methods
-from a random start do with probability one but which no residual proves (``lower_kind``
-"residual"). For the largest eigenvalue the roles swap: theta is a lower bound. When a rank bound
-forces lambda_min = 0 (m > Sn for H, m > S for G), the value is that exact 0 (``rank``).
+Lanczos or LOBPCG it holds when the Ritz value converged to the extreme eigenvalue (and not to an
+eigenvalue above it), which these methods from a random start do with probability one but which
+no residual proves (``lower_kind`` "residual"). For the largest eigenvalue the roles swap: theta
+is a lower bound. When a rank bound forces lambda_min = 0 (m > Sn for H, m > S for G), the value
+is that exact 0 (``rank``).
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ LANCZOS_TOL = 1e-6
 LANCZOS_NCV = 64
 # at most this many Lanczos restarts before giving up (the result then says converged=False)
 LANCZOS_MAXITER = 20_000
+# at most this many products with H in LOBPCG (one vector: one product an iteration)
+LOBPCG_MAXITER = 20_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class Extreme:
     value : the estimate (eigvalsh's value, or the Ritz value theta).
     lower, upper : bounds on the eigenvalue (None when the method gives none; see the module).
     residual : ||M v - theta v|| of the unit Ritz vector v (None for ``dense`` and ``rank``).
-    method : "dense", "shift_invert", "lanczos" or "rank".
+    method : "dense", "shift_invert", "lobpcg", "lanczos" or "rank".
     lower_kind, upper_kind : how each bound holds: "verified" (a Rayleigh quotient, a
         positive-definiteness test or a rank bound; up to the rounding of the products) or
         "residual" (theta -+ r: holds when the Ritz value converged to the extreme eigenvalue);
@@ -193,15 +203,97 @@ def lambda_max_dense(M: np.ndarray) -> Extreme:
     return _lanczos(lambda v: M @ v, m, "LA")
 
 
+def _weighted(A: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """B = diag(sqrt(w)) A (S, m), float64 and C-contiguous: (A^T diag(w) A) = B^T B."""
+    B = np.asarray(A, dtype=np.float64)
+    if weights is not None:
+        B = B * np.sqrt(np.asarray(weights, dtype=np.float64))[:, None]
+    return np.ascontiguousarray(B)
+
+
 def gram_matvec(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None):
     """v -> ((A^T diag(w) A) o (X^T X)) v through identity (7), A (S, m), X (n, m), weights (S,)
     >= 0 or None: O(Snm) a product, no m x m array. diag(sqrt(w)) A is formed once (float64), so
     each product is two GEMMs and two S x m passes."""
-    B = np.asarray(A, dtype=np.float64)
-    if weights is not None:
-        B = B * np.sqrt(np.asarray(weights, dtype=np.float64))[:, None]
-    B = np.ascontiguousarray(B)
+    B = _weighted(A, weights)
     return lambda v: model.khatri_rao_gram_matvec(B, X, v)
+
+
+def _outlier_preconditioner(B: np.ndarray, X: np.ndarray, H_ones: np.ndarray):
+    """The inverse of P = D + c^2 X^T X + d 11^T as a LinearOperator, the model of
+    H = (X^T X) o (B^T B) that carries its n + 1 large eigenvalues; B (S, m), X (n, m), H_ones (m,)
+    the product H 1 (one matrix-free product).
+
+    c^2 is the mean off-diagonal entry of B^T B (about E[z^2] S / 4 for the activation mask: H's
+    n outliers ~ c^2 m / n along the rows of X), d >= 0 what is left of H's mean off-diagonal
+    entry (the (X^T X)^2 term of the arc-cosine kernel: one outlier along 1), D = diag H -
+    diag(c^2 X^T X + d 11^T), kept positive. P^{-1} r = D^{-1} r - D^{-1} U (I + U^T D^{-1} U)^{-1}
+    U^T D^{-1} r (Woodbury), U = [c X^T, sqrt(d) 1] (m, <= n + 1): O(n^2 m) once, O(nm) a product.
+    """
+    import scipy.linalg as sl
+    from scipy.sparse.linalg import LinearOperator
+
+    m = B.shape[1]
+    pairs = m * (m - 1)
+    col_sq = np.einsum("km,km->m", X, X)                      # ||x_j||^2
+    diag_BB = np.einsum("sm,sm->m", B, B)
+    diag_H = diag_BB * col_sq
+    c2 = (float(np.sum(B.sum(axis=1) ** 2)) - float(diag_BB.sum())) / pairs
+    x_sum = X.sum(axis=1)
+    off_X = (float(x_sum @ x_sum) - float(col_sq.sum())) / pairs
+    off_H = (float(H_ones.sum()) - float(diag_H.sum())) / pairs
+    c2 = max(c2, 0.0)
+    d = max(off_H - c2 * off_X, 0.0)
+    U = np.hstack([np.sqrt(c2) * X.T, np.full((m, 1), np.sqrt(d))])
+    D = diag_H - c2 * col_sq - d
+    D = np.maximum(D, 1e-3 * max(float(diag_H.mean()), np.finfo(float).tiny))
+    Dinv_U = U / D[:, None]
+    cap = sl.cho_factor(np.eye(U.shape[1]) + U.T @ Dinv_U, lower=True, check_finite=False)
+
+    def solve(R):
+        R = np.asarray(R, dtype=np.float64)
+        R2 = R.reshape(m, -1)
+        Y = R2 / D[:, None] - Dinv_U @ sl.cho_solve(cap, Dinv_U.T @ R2, check_finite=False)
+        return Y.reshape(R.shape)
+
+    return LinearOperator((m, m), matvec=solve, matmat=solve, dtype=np.float64)
+
+
+def _lobpcg_min(matvec, m: int, precond, tol: float = LANCZOS_TOL, maxiter: int = LOBPCG_MAXITER,
+                v0: np.ndarray | None = None, setup_matvecs: int = 0) -> Extreme:
+    """Matrix-free smallest eigenvalue by LOBPCG with one vector and the preconditioner
+    ``precond``, started from ``v0`` or a seeded random vector; stops when
+    ||M v - theta v|| <= tol |theta|. lobpcg's tolerance is absolute, so it is rerun from its
+    best vector with tol |theta| of the current theta until the relative test holds (twice,
+    typically: the first theta is the start's)."""
+    import warnings
+
+    from scipy.sparse.linalg import LinearOperator, lobpcg
+
+    count = [setup_matvecs]
+
+    def counted(v):
+        count[0] += 1
+        return matvec(v)
+
+    def block(V):
+        V = np.asarray(V).reshape(m, -1)
+        return np.column_stack([counted(V[:, i]) for i in range(V.shape[1])])
+
+    op = LinearOperator((m, m), matvec=block, matmat=block, dtype=np.float64)
+    v = _start(m) if v0 is None else np.asarray(v0, dtype=np.float64)
+    v = v / np.linalg.norm(v)
+    theta, r = _ritz(counted, v)
+    while r > tol * abs(theta) and count[0] < maxiter:
+        with warnings.catch_warnings():    # "not reaching the requested tolerance": judged below
+            warnings.simplefilter("ignore")
+            _, vecs = lobpcg(op, v[:, None], M=precond, largest=False, tol=0.9 * tol * abs(theta),
+                             maxiter=maxiter - count[0])
+        v = vecs[:, 0] / np.linalg.norm(vecs[:, 0])
+        theta, r = _ritz(counted, v)
+    return Extreme(theta, lower=theta - r, upper=theta, residual=r, method="lobpcg",
+                   lower_kind="residual", upper_kind="verified", matvecs=count[0],
+                   converged=bool(r <= tol * abs(theta)), vector=v)
 
 
 def _khatri_rao_extreme(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None, which: str,
@@ -213,7 +305,15 @@ def _khatri_rao_extreme(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None
     if m <= dense_limit:
         M = model.khatri_rao_gram(A, X, weights)
         return lambda_min_dense(M) if which == "min" else lambda_max_dense(M)
-    return _lanczos(gram_matvec(A, X, weights), m, "SA" if which == "min" else "LA", v0=v0)
+    if which == "max":
+        return _lanczos(gram_matvec(A, X, weights), m, "LA", v0=v0)
+    B = _weighted(A, weights)
+
+    def matvec(v):
+        return model.khatri_rao_gram_matvec(B, X, v)
+
+    precond = _outlier_preconditioner(B, X, matvec(np.ones(m)))
+    return _lobpcg_min(matvec, m, precond, v0=v0, setup_matvecs=1)
 
 
 def lambda_min_H(X: np.ndarray, z: np.ndarray | None, A: np.ndarray, *,
@@ -221,8 +321,9 @@ def lambda_min_H(X: np.ndarray, z: np.ndarray | None, A: np.ndarray, *,
     """lambda_min(H), H = (X^T X) o (B^T B), B = diag(z) A (Section 3); ``z=None``: (X^T X) o (A^T A).
 
     X (n, m), z (S,) or None, A (S, m). Forms H (m, m) only when m <= dense_limit; 0 exactly when
-    m > S n (rank(B * X) <= S n). ``v0``: Lanczos start on the matrix-free path (GD starts
-    lambda_min(H_T) from H_0's Ritz vector: H_T is close to H_0)."""
+    m > S n (rank(B * X) <= S n); above dense_limit by preconditioned LOBPCG (``lobpcg``, see the
+    module). ``v0``: the start on the matrix-free path (GD starts lambda_min(H_T) from H_0's Ritz
+    vector: H_T is close to H_0)."""
     w = None if z is None else np.asarray(z, dtype=np.float64) ** 2
     return _khatri_rao_extreme(A, X, w, "min", dense_limit, v0)
 

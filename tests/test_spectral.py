@@ -23,18 +23,51 @@ def _eig(M):
     return np.linalg.eigvalsh(M)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_lambda_min_H_matrix_free_matches_dense(seed):
-    d, A = _draw(seed=seed)
+@pytest.mark.parametrize("seed, size", [(0, (10, 40, 30)), (1, (10, 40, 30)), (0, (20, 40, 300))])
+def test_lambda_min_H_matrix_free_matches_dense(seed, size):
+    d, A = _draw(*size, seed=seed)                   # (n, S, m); the last: m / (S n) = 0.375, near (100, 500, 20000)
     ref = _eig(model.H_matrix(d.X, d.z0, A))[0]
     got = spectral.lambda_min_H(d.X, d.z0, A, dense_limit=0)
-    assert got.method == "lanczos" and got.converged
+    assert got.method == "lobpcg" and got.converged
+    assert (got.lower_kind, got.upper_kind) == ("residual", "verified")
     assert got.value == pytest.approx(ref, rel=REL)
     assert got.lower <= ref * (1 + 1e-12) and ref <= got.upper * (1 + 1e-12)
     assert got.residual < 1e-6 * ref
     # z = None: (X^T X) o (A^T A), as in (30)
     ref30 = _eig(model.H_matrix(d.X, None, A))[0]
     assert spectral.lambda_min_H(d.X, None, A, dense_limit=0).value == pytest.approx(ref30, rel=REL)
+
+
+def test_outlier_preconditioner_is_the_inverse_of_its_model():
+    d, A = _draw(n=10, S=40, m=60)
+    B = spectral._weighted(A, d.z0 ** 2)
+    H = model.H_matrix(d.X, d.z0, A)
+    one = np.ones(60)
+    T = spectral._outlier_preconditioner(B, d.X, H @ one)
+    # the model P = D + c^2 X^T X + d 11^T, built densely from its definition
+    off = lambda M: (M.sum() - np.trace(M)) / (60 * 59)
+    G = d.X.T @ d.X
+    c2 = off(B.T @ B)
+    dd = max(off(H) - c2 * off(G), 0.0)
+    P = c2 * G + dd * np.outer(one, one)
+    P += np.diag(np.diag(H) - np.diag(P))
+    R = np.random.default_rng(0).standard_normal((60, 3))
+    np.testing.assert_allclose(P @ T.matmat(R), R, atol=1e-10)
+    np.testing.assert_allclose(P @ T.matvec(R[:, 0]), R[:, 0], atol=1e-10)
+
+
+def test_lobpcg_warm_start_and_forced_iterations():
+    d, A = _draw(n=10, S=40, m=60, seed=3)
+    ref = _eig(model.H_matrix(d.X, d.z0, A))[0]
+    cold = spectral.lambda_min_H(d.X, d.z0, A, dense_limit=0)
+    warm = spectral.lambda_min_H(d.X, d.z0, A, dense_limit=0, v0=cold.vector)
+    assert warm.value == pytest.approx(ref, rel=REL) and warm.matvecs < cold.matvecs
+    assert np.linalg.norm(warm.vector) == pytest.approx(1.0)
+    # out of products: the best vector so far, flagged unconverged, its theta still an upper bound
+    B = spectral._weighted(A, d.z0 ** 2)
+    mv = lambda v: model.khatri_rao_gram_matvec(B, d.X, v)
+    short = spectral._lobpcg_min(mv, 60, None, maxiter=3)
+    assert not short.converged and short.upper >= ref and short.matvecs < 10
 
 
 def test_shift_invert_verifies_its_lower_bound(monkeypatch):
@@ -78,7 +111,7 @@ def test_gd_matrix_free_path_matches_dense():
     cfg = GDConfig(eta_w=1e-2, tol=1e-3, max_steps=400)
     dense = run_gd(d.X, d.W0, d.z0, d.y, cfg)
     free = run_gd(d.X, d.W0, d.z0, d.y, cfg, dense_limit=0)
-    assert free.spectral["H0"]["method"] == "lanczos" and dense.spectral["H0"]["method"] == "dense"
+    assert free.spectral["H0"]["method"] == "lobpcg" and dense.spectral["H0"]["method"] == "dense"
     assert (free.T, free.D, free.status) == (dense.T, dense.D, dense.status)
     np.testing.assert_array_equal(free.errors, dense.errors)        # the loop is the same code
     assert free.kappa_H == pytest.approx(dense.kappa_H, rel=REL)
