@@ -2,16 +2,19 @@
 
     python benchmarks/bench_gd.py [--shapes 100,1000,1000 100,100,5000 --steps 40 --repeats 9]
 
-For each (n, S, m), one step of :func:`qrcheck.gd.run_gd` in each of its modes (its
+For each (n, S, m), one step of :func:`qrcheck.gd.run_gd` in each of its layouts (its
 ``seconds_per_step``: the update, the masks, the errors, the exact-zero check, D, the flips and the
 per-neuron counts; no eigenvalues) is compared with two bare GEMMs, S x n by n x m and S x m by
 m x n, at the BLAS's own thread count, timed in the same process and interleaved with the GD runs
 so that machine load hits all alike:
 
 * ``serial``: numpy calls on whole arrays (the GEMMs multithreaded, the O(Sm) passes on one core);
-* ``split``: whole-array GEMMs, then the O(Sm) passes in row blocks, one per thread;
-* ``fused``: the whole step in row blocks, one per thread, each block's two GEMMs at one BLAS
-  thread directly followed by its elementwise passes (its block of P still in cache);
+* ``split``: whole-array GEMMs, then the O(Sm) passes in row blocks, one per thread (numba's sweep
+  when installed);
+* ``fused-numpy``: the whole step in row blocks, one per thread, each block's two GEMMs at one BLAS
+  thread directly followed by its elementwise passes as numpy calls (its block of P still in cache);
+* ``fused-numba``: the same with the passes as one compiled sweep (:mod:`qrcheck.gd_kernel`; the
+  optional extra ``fast``), the default when numba is installed;
 * ``torch``: a naive PyTorch autograd step (float64, CPU, with the same D bookkeeping), when torch
   is installed (the optional extra ``torch``).
 
@@ -31,11 +34,14 @@ import time
 
 import numpy as np
 
+from qrcheck import gd_kernel
 from qrcheck.draw import make_draw
 from qrcheck.gd import GDConfig, run_gd
 from qrcheck.rates import paper_eta_w
 
-MODES = ("serial", "split", "fused")
+# name -> run_gd keywords; "fused-numba" only with numba installed
+VARIANTS = {"serial": {"mode": "serial"}, "split": {"mode": "split"},
+            "fused-numpy": {"mode": "fused", "kernel": "numpy"}, "fused-numba": {"mode": "fused", "kernel": "numba"}}
 PAUSE = 0.2
 
 
@@ -94,25 +100,28 @@ def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int) -> 
     eta_w = paper_eta_w(S, m)
     cfg = GDConfig(eta_w=eta_w, eta_z=0.0, tol=1e-300, max_steps=steps)
     M = np.random.default_rng(1).standard_normal((S, m))
-    ref = {mode: run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode) for mode in MODES}  # warm up, results
-    times: dict[str, list[float]] = {k: [] for k in ("gemms", *MODES, "torch")}
+    variants = {k: v for k, v in VARIANTS.items() if k != "fused-numba" or gd_kernel.sweep_numba is not None}
+    ref = {k: run_gd(d.X, d.W0, d.z0, d.y, cfg, **kw) for k, kw in variants.items()}  # warm up, results
+    times: dict[str, list[float]] = {k: [] for k in ("gemms", *VARIANTS, "torch")}
     for _ in range(repeats):
         time.sleep(PAUSE)
         times["gemms"].append(time_gemms(d.W0, d.X, M, steps))
-        for mode in MODES:
+        for k, kw in variants.items():
             time.sleep(PAUSE)
-            r = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode)
+            r = run_gd(d.X, d.W0, d.z0, d.y, cfg, **kw)
             if r.T != steps:
                 raise SystemExit(f"GD stopped early ({r.status} at T = {r.T}); use fewer --steps")
-            times[mode].append(r.seconds_per_step)
+            times[k].append(r.seconds_per_step)
         time.sleep(PAUSE)
         t = torch_step_seconds(d.X, d.W0, d.z0, d.y, eta_w, steps)
         if t is not None:
             times["torch"].append(t)
     base = ref["serial"]
-    agree = {mode: (float(np.max(np.abs(ref[mode].errors - base.errors) / base.errors)),
-                    ref[mode].D == base.D) for mode in MODES}
-    return {"times": times, "agree": agree, "eta_w": eta_w}
+    agree = {k: (float(np.max(np.abs(r.errors - base.errors) / base.errors)), r.D == base.D)
+             for k, r in ref.items()}
+    bitwise = ("fused-numba" in ref and ref["fused-numba"].errors.tobytes() == ref["fused-numpy"].errors.tobytes()
+               and ref["fused-numba"].W_T.tobytes() == ref["fused-numpy"].W_T.tobytes())
+    return {"times": times, "agree": agree, "bitwise": bitwise, "eta_w": eta_w}
 
 
 def main() -> None:
@@ -139,9 +148,10 @@ def main() -> None:
         print(f"\n(n, S, m) = ({n}, {S}, {m}), eta_w = {out['eta_w']:g}, {a.steps} steps x {a.repeats} repeats, "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"  two bare GEMMs : {statistics.median(gem) * 1e3:8.3f} ms (median)")
-        for k in (*MODES, "torch"):
+        for k in (*VARIANTS, "torch"):
             if not t[k]:
-                print(f"  {k:14s} : torch not installed (optional extra 'torch')")
+                lib, extra = ("torch", "torch") if k == "torch" else ("numba", "fast")
+                print(f"  {k:14s} : {lib} not installed (optional extra '{extra}')")
                 continue
             ratios = [g / b for g, b in zip(t[k], gem)]
             note = ""
@@ -150,6 +160,8 @@ def main() -> None:
                 note = f"; errors vs serial max rel {rel:.1e}, |D| {'equal' if sameD else 'DIFFERS'}"
             print(f"  {k:14s} : {statistics.median(t[k]) * 1e3:8.3f} ms, ratio {statistics.median(ratios):.3f} "
                   f"median (range {min(ratios):.3f} - {max(ratios):.3f}), best-of {min(t[k]) / min(gem):.3f}{note}")
+        if t["fused-numba"]:
+            print(f"  fused-numba and fused-numpy bitwise equal (errors, W_T): {out['bitwise']}")
     print("\ntarget: a step within 1.25x the GEMM pair (median)")
 
 

@@ -17,10 +17,13 @@ plus O(Sm) elementwise work done in place in preallocated buffers:
     flips more than n* pairs);
   * the regularity check (any exact zero of W_t X, Appendix A) is min |W_t X| = 0, one reduction
     over the |P| already computed (for eta_z > 0, one comparison pass).
-With eta_z = 0 the step runs by default in row blocks of W, one per thread ("fused" mode: each
-block's two GEMMs at one BLAS thread, then its elementwise passes while its block of P is in
-cache). The final eigenvalues come from :mod:`qrcheck.spectral` (matrix-free above
-DENSE_M_LIMIT: no m x m array); the reporting (trajectory encoding, D's degrees and JSON, the
+With eta_z = 0 the step runs by default in row blocks of W, one per thread ("fused" mode): each
+block's two GEMMs at one BLAS thread, then, while its block of P is in cache, one sweep over it
+that writes A, relu(P) = P o A (in place of |P|), and finds the exact zeros, the flips, D and the
+per-neuron counts (:mod:`qrcheck.gd_kernel`: compiled by numba when installed, else numpy passes,
+bitwise alike), and one GEMV for the block's share of F^T z (no P^T z term).
+The final eigenvalues come from :mod:`qrcheck.spectral` (matrix-free above DENSE_M_LIMIT: no
+m x m array); the reporting (trajectory encoding, D's degrees and JSON, the
 graph) lives in :mod:`qrcheck.gd_report`.
 benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/gd.md).
 """
@@ -37,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import InputError, model, spectral
+from . import InputError, gd_kernel, model, spectral
 from .gd_report import (ActivationChanges, activation_changes, encode_trajectory, norm_khatri_rao_change,
                         trajectory_stride)
 # progress callbacks are throttled to one per this many seconds (and one at the start and end)
@@ -229,7 +232,7 @@ def _check_inputs(X, W0, z0, y, cfg: GDConfig) -> tuple[np.ndarray, ...]:
 def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GDConfig,
            progress: Callable[[int, float], None] | None = None, *, n_star: int | None = None,
            lambda_min_H0: float | None = None, dense_limit: int = spectral.DENSE_M_LIMIT,
-           mode: str = "auto", threads: int | None = None) -> GDResult:
+           mode: str = "auto", threads: int | None = None, kernel: str = "auto") -> GDResult:
     """Run (12) from theta_0 = (W0, z0) on X (n, m), W0 (S, n), z0 (S,), labels y (m,).
 
     progress(t, ||e_t||) is called at t = 0, about every PROGRESS_INTERVAL seconds, and at the end.
@@ -242,8 +245,11 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     thread, each block's two GEMMs at one BLAS thread followed by its elementwise passes while its
     block of P is in cache), "split" (whole-array GEMMs, then the elementwise passes in row blocks in
     threads), or "auto" ("fused" when eta_z = 0 and more than one core and S >= 2 FUSED_MIN_ROWS,
-    else "serial"). threads : row blocks (threads) of "fused"/"split", default min(2, cores). The
-    modes give bitwise the same results (each row of a GEMM is computed alike in a row block).
+    else "serial"). threads : row blocks (threads) of "fused"/"split", default min(2, cores).
+    kernel : the elementwise sweep of "fused"/"split" (:mod:`qrcheck.gd_kernel`): "numba", "numpy",
+    or "auto" (numba when installed); the two give bitwise the same run, and numba's compilation
+    (or cache load) counts in ``phase_seconds["setup"]``. The modes agree with each other to
+    rounding (in row blocks the GEMMs and the output F^T z sum in another order; docs/gd.md).
     Raises :class:`qrcheck.InputError` on inconsistent inputs or rates.
     """
     t_start = time.perf_counter()
@@ -298,27 +304,26 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     bounds = np.linspace(0, S, threads + 1).astype(int)
     rows = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     XeT = Xe.T
+    sweep = gd_kernel.select(kernel)
+    if mode != "serial":
+        gd_kernel.warm_up(sweep)                        # numba's compilation goes to setup
+    f_parts = np.empty((len(rows), m))                  # z_r^T F_r of each row block
 
-    def block_step(r: slice, A_new: np.ndarray, A_old: np.ndarray, gemms: bool) -> tuple[int, int, int]:
-        """Rows r of one step (eta_z = 0): gradient and update of W_r, P_r = W_r X, its mask, |P_r|,
-        exact zeros, flips, D, per-neuron counts. Returns (zeros, flips, neurons over n*)."""
-        Pr, Ar, Sr = P[r], A_new[r], scratch[r]
+    def block_step(b: int, A_new: np.ndarray, A_old: np.ndarray, gemms: bool) -> tuple[int, int, int]:
+        """Row block b of one step (eta_z = 0): gradient and update of W_r, P_r = W_r X, then one
+        sweep (mask, relu, exact zeros, flips, D, per-neuron counts) and z_r^T F_r into f_parts[b].
+        Returns (zeros, flips, neurons over n*)."""
+        r = rows[b]
+        Pr = P[r]
         if gemms:
             Gr, Wr = G[r], W[r]
             np.matmul(Af[r], XeT, out=Gr)               # (A_T o 1 e_T^T) X^T, rows r
             np.multiply(Gr, zw[r, None], out=Gr)
             np.add(Wr, Gr, out=Wr)
             np.matmul(Wr, X, out=Pr)
-        np.greater(Pr, 0.0, out=Ar)
-        np.abs(Pr, out=Pr)
-        zeros = int(np.count_nonzero(np.equal(Pr, 0.0, out=Sr))) if Pr.min() == 0.0 else 0
-        np.not_equal(Ar, A_old[r], out=Sr)
-        np.copyto(Af[r], Ar, where=Sr)
-        Cr = changed[r]
-        np.bitwise_or(Cr, Sr, out=Cr)
-        k = int(np.count_nonzero(Sr))
-        over = int(np.count_nonzero(Sr.sum(axis=1, dtype=flip_count_dtype) > n_star)) if k > n_star else 0
-        return zeros, k, over
+        counts = sweep(Pr, A_new[r], A_old[r], Af[r], changed[r], scratch[r], n_star)
+        np.matmul(z[r], Pr, out=f_parts[b])             # z_r^T F_r while F_r is in cache
+        return counts
 
     pool = ThreadPoolExecutor(len(rows) - 1) if mode != "serial" and len(rows) > 1 else None
     limiter = None
@@ -359,11 +364,9 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
             np.multiply(G, zw[:, None], out=G)
             np.add(W, G, out=W)
             np.matmul(W, X, out=P)
-        futures = [pool.submit(block_step, r, A_new, A_old, gemms) for r in rows[1:]] if pool else []
-        parts = [block_step(rows[0], A_new, A_old, gemms)] + [fu.result() for fu in futures]
-        np.matmul(z @ W, X, out=f)                      # P^T z = (W^T z)^T X
-        np.add(f, z @ P, out=f)                         # + |P|^T z (P holds |P| now)
-        np.multiply(f, 0.5, out=f)
+        futures = [pool.submit(block_step, b, A_new, A_old, gemms) for b in range(1, len(rows))] if pool else []
+        parts = [block_step(0, A_new, A_old, gemms)] + [fu.result() for fu in futures]
+        np.sum(f_parts, axis=0, out=f)                  # F^T z, the blocks in order
         np.subtract(f, y, out=e)
         return tuple(sum(p[i] for p in parts) for i in range(3))
 

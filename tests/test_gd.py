@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from qrcheck import InputError
+from qrcheck import InputError, gd_kernel
 from qrcheck.cli import app
 from qrcheck.draw import labels_from, make_draw, streams
 from qrcheck.gd import GDConfig, GDStatus, run_gd
@@ -347,24 +347,100 @@ def test_export_graph_without_networkx_is_one_line(given_arrays, tmp_path, monke
     assert r.exit_code == 2 and "networkx" in r.output and not (tmp_path / "g.graphml").exists()
 
 
+def assert_same_run(a, b, exact: bool) -> None:
+    """Two GD runs agree: T, status, D, the flips, singular points and steps, the change graph and
+    its per-neuron counts equal; errors and W_T bitwise (exact) or to rounding."""
+    assert (a.T, a.D, a.status, a.singular_points, a.singular_steps) == \
+        (b.T, b.D, b.status, b.singular_points, b.singular_steps)
+    np.testing.assert_array_equal(a.step_flips, b.step_flips)
+    np.testing.assert_array_equal(a.changed, b.changed)
+    ja, jb = a.changes.to_json(), b.changes.to_json()
+    if exact:
+        assert a.errors.tobytes() == b.errors.tobytes() and a.W_T.tobytes() == b.W_T.tobytes() and ja == jb
+    else:
+        np.testing.assert_allclose(a.errors, b.errors, rtol=1e-12)
+        np.testing.assert_allclose(a.W_T, b.W_T, rtol=1e-12, atol=1e-14)
+        assert ja.pop("norm_60") == pytest.approx(jb.pop("norm_60"), rel=1e-12) and ja == jb
+
+
+KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(gd_kernel.sweep_numba is None,
+                                                                    reason="numba not installed"))]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("mode", ["fused", "split"])
-def test_blocked_modes_match_serial(mode):
+def test_blocked_modes_match_serial(mode, kernel):
     """The row-block steps give the serial step's run up to rounding (docs/gd.md: GEMM partitions
-    may sum in another order), and the fused mode restores the BLAS thread count."""
+    and the blocks' F^T z sum in another order), and the fused mode restores the BLAS thread count."""
     from threadpoolctl import threadpool_info
 
     d = make_draw(n=12, S=50, m=40, seed=3)
     cfg = GDConfig(eta_w=5e-3, tol=1e-3, max_steps=300)
+    gd_kernel.warm_up(gd_kernel.select(kernel))        # numba may load scipy's BLAS on first use
     before = [i["num_threads"] for i in threadpool_info()]
     ser = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode="serial")
-    blk = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode, threads=3)
+    blk = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode, threads=3, kernel=kernel)
     assert [i["num_threads"] for i in threadpool_info()] == before
-    assert (blk.T, blk.D, blk.status, blk.singular_points) == (ser.T, ser.D, ser.status, ser.singular_points)
-    np.testing.assert_array_equal(blk.step_flips, ser.step_flips)
-    np.testing.assert_array_equal(blk.changed, ser.changed)
-    np.testing.assert_allclose(blk.errors, ser.errors, rtol=1e-12)
-    np.testing.assert_allclose(blk.W_T, ser.W_T, rtol=1e-12, atol=1e-14)
-    a, b = blk.changes.to_json(), ser.changes.to_json()
-    assert a.pop("norm_60") == pytest.approx(b.pop("norm_60"), rel=1e-12) and a == b
+    assert_same_run(blk, ser, exact=False)
     with pytest.raises(InputError, match="mode"):
         run_gd(d.X, d.W0, d.z0, d.y, cfg, mode="bogus")
+    with pytest.raises(InputError, match="kernel"):
+        run_gd(d.X, d.W0, d.z0, d.y, cfg, kernel="bogus")
+
+
+def singular_flippy_problem():
+    """A draw whose W_t X has exact zeros at every step (a zero row of W0 with z0 = 0 there never
+    moves) and whose steps flip many pairs (a large rate, a small n*)."""
+    d = make_draw(n=10, S=40, m=30, seed=5)
+    W0, z0 = d.W0.copy(), d.z0.copy()
+    W0[7], z0[7] = 0.0, 0.0
+    return d.X, W0, z0, d.y, GDConfig(eta_w=0.01, tol=1e-3, max_steps=300)
+
+
+@pytest.mark.skipif(gd_kernel.sweep_numba is None, reason="numba not installed")
+@pytest.mark.parametrize("mode", ["fused", "split"])
+def test_numba_sweep_is_bitwise_the_numpy_sweep(mode):
+    """The compiled sweep and the numpy passes give bitwise the same run, exact zeros and many
+    flips included, and both match the serial step (T, D, flips, zeros, per-neuron counts)."""
+    X, W0, z0, y, cfg = singular_flippy_problem()
+    runs = {k: run_gd(X, W0, z0, y, cfg, n_star=2, mode=mode, threads=3, kernel=k) for k in ("numba", "numpy")}
+    ser = run_gd(X, W0, z0, y, cfg, n_star=2, mode="serial")
+    r = runs["numba"]
+    assert r.singular_points >= 30 * (r.T + 1) and r.singular_steps[:3] == (0, 1, 2)
+    assert r.T == 300 and r.step_flips.min() > 0 and r.changes.steps_over_n_star > 100
+    assert_same_run(r, runs["numpy"], exact=True)
+    assert_same_run(r, ser, exact=False)
+
+
+@pytest.mark.skipif(gd_kernel.sweep_numba is None, reason="numba not installed")
+def test_sweep_kernels_agree_on_signed_zeros_nans_and_flips():
+    """sweep_numba and sweep_numpy on one block with +-0, NaN, inf and dense flips: the same bytes
+    in every output (relu(p) = p * a keeps -0.0 and NaN in both) and the same counts."""
+    rng = np.random.default_rng(0)
+    P = rng.standard_normal((7, 33))
+    P.flat[::5] = 0.0
+    P.flat[1::7] = -0.0
+    P.flat[2::11] = np.nan
+    P[3, :4] = [np.inf, -np.inf, 1e-300, -1e-300]
+    A_old = rng.random(P.shape) < 0.5
+    changed = rng.random(P.shape) < 0.1
+    outs = []
+    for fn in (gd_kernel.sweep_numba, gd_kernel.sweep_numpy):
+        arrs = [P.copy(), np.empty(P.shape, bool), A_old.copy(), A_old.astype(float), changed.copy()]
+        with np.errstate(invalid="ignore"):            # -inf * 0 = NaN, as (P + |P|) / 2 in serial
+            counts = fn(*arrs, np.empty(P.shape, bool), 3)
+        outs.append((counts, [a.tobytes() for a in arrs]))
+    assert outs[0] == outs[1]
+    assert outs[0][0][0] == int(np.count_nonzero(P == 0.0)) and outs[0][0][2] > 0
+
+
+def test_without_numba_the_numpy_sweep_runs(monkeypatch):
+    """With numba absent, "auto" runs the numpy passes (the same run as kernel="numpy") and
+    kernel="numba" is a one-line InputError."""
+    X, W0, z0, y, cfg = singular_flippy_problem()
+    ref = run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2, kernel="numpy")
+    monkeypatch.setattr(gd_kernel, "sweep_numba", None)
+    assert gd_kernel.select("auto") is gd_kernel.sweep_numpy
+    assert_same_run(run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2), ref, exact=True)
+    with pytest.raises(InputError, match="needs numba"):
+        run_gd(X, W0, z0, y, cfg, mode="fused", kernel="numba")

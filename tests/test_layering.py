@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "kernels": 2, "enclosures": 2, "spectral": 2, "probability": 2,  # linear algebra
     "quantities": 3, "profiles": 3, "search": 3,                                  # one draw
     "results": 4, "properties": 4,                                                # properties
-    "rates": 5, "gd": 5, "gd_report": 5, "regime": 5, "diagnostics": 5,           # dynamics
+    "rates": 5, "gd": 5, "gd_report": 5, "gd_kernel": 5, "regime": 5, "diagnostics": 5,  # dynamics
     "certificate": 6,                                                             # certificate
     "verify": 7, "baseline": 7,                                                   # orchestration
     "audit": 8, "sweep": 8, "paper": 8, "render": 8, "plots": 8,                  # outer

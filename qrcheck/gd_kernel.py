@@ -1,0 +1,90 @@
+"""The elementwise part of one row block of a GD step (12), eta_z = 0, in one sweep over P.
+
+After a row block's two GEMMs (its rows of the gradient, then P_r = W_r X), a step needs, on the
+block's S_r x m entries p of P_r = W_r X: the mask a = 1(p > 0) (A_{t+1}), relu(p) for the output
+f = F^T z, the exact zeros of W_{t+1} X (Appendix A), the flips a != A_t, the 0/1 float64 copy of
+the mask updated at the flips, the set D (OR of the flips), the number of flips and the number of
+neurons (rows) that flipped more than n* times in the step (Appendix F). :func:`sweep` does all of
+it: compiled with numba (``nogil``, so the row-block threads of :func:`qrcheck.gd.run_gd` run it in
+parallel) when numba is installed (the optional extra ``fast``), else in numpy passes. The two give
+bitwise the same arrays and counts: relu(p) is written as ``p * a`` (``-0.0`` for p < 0, NaN
+kept) in both, every other output is a comparison or a count. The GEMMs and the GEMV z @ F stay in
+numpy's BLAS. docs/gd.md, "The hot path".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import InputError
+
+try:
+    import numba
+except ImportError:  # the optional extra "fast"
+    numba = None
+
+KERNELS = ("auto", "numba", "numpy")
+
+
+def sweep_numpy(P: np.ndarray, A_new: np.ndarray, A_old: np.ndarray, Af: np.ndarray, changed: np.ndarray,
+                scratch: np.ndarray, n_star: int) -> tuple[int, int, int]:
+    """The sweep in numpy passes, in place on one row block (all arrays S_r x m, C-contiguous).
+
+    P : W_{t+1} X on entry, relu(W_{t+1} X) = P * A_new on exit (float64).
+    A_new : out, 1(P > 0) (bool); A_old : A_t (bool); Af : A_t as 0/1 float64, set to A_new at the
+    flips; changed : D (bool), OR-ed with the flips; scratch : bool work space.
+    Returns (exact zeros of P, flips, rows with more than n_star flips).
+    """
+    np.greater(P, 0.0, out=A_new)
+    zeros = int(np.count_nonzero(np.equal(P, 0.0, out=scratch)))
+    np.multiply(P, A_new, out=P)
+    np.not_equal(A_new, A_old, out=scratch)
+    np.copyto(Af, A_new, where=scratch)
+    np.bitwise_or(changed, scratch, out=changed)
+    k = int(np.count_nonzero(scratch))
+    # only when more than n* pairs flip can one row exceed n*; uint16 row sums are exact below 2^16
+    dtype = np.uint16 if P.shape[1] < 2**16 else np.int64
+    over = int(np.count_nonzero(scratch.sum(axis=1, dtype=dtype) > n_star)) if k > n_star else 0
+    return zeros, k, over
+
+
+def _sweep_loops(P, A_new, A_old, Af, changed, scratch, n_star):
+    """:func:`sweep_numpy` as one loop over the entries (compiled by numba; scratch unused)."""
+    rows, m = P.shape
+    zeros = flips = over = 0
+    for i in range(rows):
+        k = 0
+        for j in range(m):
+            p = P[i, j]
+            a = p > 0.0
+            A_new[i, j] = a
+            zeros += p == 0.0
+            P[i, j] = p * (1.0 if a else 0.0)
+            if a != A_old[i, j]:
+                Af[i, j] = 1.0 if a else 0.0
+                changed[i, j] = True
+                k += 1
+        flips += k
+        over += k > n_star
+    return zeros, flips, over
+
+
+sweep_numba = numba.njit(nogil=True, cache=True)(_sweep_loops) if numba is not None else None
+
+
+def select(kernel: str = "auto"):
+    """The sweep for ``kernel``: "numba" (an InputError without numba), "numpy", or "auto" (numba
+    when installed). The first numba call compiles (about a second) or loads numba's on-disk cache;
+    :func:`warm_up` does it on a tiny block."""
+    if kernel not in KERNELS:
+        raise InputError(f"run_gd: kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    if kernel == "numba" and sweep_numba is None:
+        raise InputError("run_gd: kernel 'numba' needs numba (pip install 'qrcheck[fast]')")
+    return sweep_numpy if kernel == "numpy" or sweep_numba is None else sweep_numba
+
+
+def warm_up(fn) -> None:
+    """Compile (or load from cache) ``fn`` for the argument types run_gd passes, on a 1 x 1 block."""
+    P = np.zeros((1, 1))
+    A = np.zeros((1, 1), dtype=bool)
+    fn(P, A, A.copy(), P.copy(), A.copy(), A.copy(), 0)
