@@ -45,6 +45,16 @@ def paper(tmp_path_factory):
     return p, json.loads(p.read_text())
 
 
+@pytest.fixture(scope="module")
+def low_rank(tmp_path_factory):
+    """n=5, S=6, m=60 > n S, eta_z > 0: H0 (rank <= n S) and G0 (rank <= S) are singular, so both
+    lambda_min are 0 exactly, which the blocked audit vouches for by rank."""
+    c = qrcheck.verify(n=5, S=6, m=60, seed=0, max_steps=300, eta_z=1e-4, force=True)
+    p = tmp_path_factory.mktemp("large") / "low_rank.json"
+    c.write(p)
+    return p, json.loads(p.read_text())
+
+
 def _q(cert, dense_m):
     p = cert["parameters"]
     a = audit_arrays.regenerate(p["seed"], p["n"], p["S"], p["m"], p["z_dist"], p["labels"])
@@ -111,6 +121,33 @@ def test_paper_certificate_audits_clean_blocked(paper):
     why = dict(blocked.not_vouched)
     assert "m x m" in why["properties.29.details.lambda_min_H0"]
     assert any("forms no m x m matrix" in n for n in blocked.notes)
+
+
+def test_rank_gives_lambda_min_of_H0_and_G0(low_rank, sharp):
+    path, cert = low_rank
+    qb = _q(cert, DENSE_M)
+    assert stats.rank_bound_H0(qb) <= 5 * 6 < qb.m and stats.enclosure_H0(qb) == stats.Enclosure(0.0, 0.0, 0.0)
+    assert stats.rank_bound_H0(_q(sharp[1], DENSE_M)) >= 60  # n S = 800 > m: the rank decides nothing
+    with pytest.raises(Unverifiable, match="m x m"):
+        stats.enclosure_H0(_q(sharp[1], DENSE_M))
+    dense, blocked = audit(path), audit(path, dense_m=DENSE_M)
+    assert dense.outcome is Outcome.CLEAN and blocked.outcome is Outcome.CLEAN
+    assert blocked.statuses == dense.statuses
+    skipped = dict(blocked.not_vouched)
+    for k in ("properties.29.details.lambda_min_H0", "diagnostics.H0.lambda_min", "diagnostics.G0.lambda_min",
+              "diagnostics.G0.lambda_max"):
+        assert k not in skipped and k not in blocked.unvouched  # re-derived, exactly
+    assert "m x m" in skipped["diagnostics.H0.lambda_max"]
+
+
+@pytest.mark.parametrize("where, value", [
+    (("properties", "29", "details", "lambda_min_H0"), 1e-3),
+    (("diagnostics", "H0", "lambda_min"), 1e-3),
+    (("diagnostics", "G0", "lambda_max"), lambda v: v * 1.1),
+])
+def test_rank_values_tamper_caught(low_rank, tmp_path, where, value):
+    r = audit(_tampered(tmp_path, low_rank[1], _set(where, value)), dense_m=DENSE_M)
+    assert r.outcome is Outcome.MISMATCH and any(m.path == ".".join(where) for m in r.mismatches), r.mismatches
 
 
 # ---- tamper on the blocked path ------------------------------------------------------------------

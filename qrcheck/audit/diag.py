@@ -12,10 +12,11 @@ stability load ``eta_w lambda_max(H0) + eta_z lambda_max(G0)`` and ``stable`` (l
 early stop suggests are advice, not claims (not vouched).
 
 Above ``q.dense_m`` no m x m matrix is formed: G0's spectrum when m > S is exact without it (rank
-<= S < m gives lambda_min = 0; lambda_max(F0^T F0) = lambda_max(F0 F0^T), S x S); the eigenvalues of
-H0 and of the limit kernels, and the predicted steps that need them, are skipped (listed as not
-vouched, with the reason): no status reads them. The figures derived from the record's own
-eigenvalues (stable step, condition, load) are still checked.
+<= S < m gives lambda_min = 0; lambda_max(F0^T F0) = lambda_max(F0 F0^T), S x S), and so is
+lambda_min(H0) = 0 when its rank bound is below m (:func:`stats.rank_bound_H0`); the other
+eigenvalues of H0 and those of the limit kernels, and the predicted steps that need them, are
+skipped (listed as not vouched, with the reason): no status reads them. The figures derived from the
+record's own eigenvalues (stable step, condition, load) are still checked.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from .ledger import MISSING, Ledger, join
-from .stats import Quantities, too_big
+from .stats import Quantities, rank_bound_H0, too_big
 
 RTOL_DIAG = 1e-6  # diagnostics may come from an iterative eigensolver
 
@@ -42,25 +43,29 @@ def _predicted(eta: float, lo: float, hi: float, e0: float | None, tol: float | 
     return int(math.ceil(steps)) if math.isfinite(steps) else None
 
 
-def _layer(led: Ledger, path: str, d: Any, ends: tuple[float, float] | str, eta: float, e0: float | None,
-           tol: float, flag: str) -> float | None:
-    """One layer's record: ``ends`` is (lambda_min, lambda_max) of its kernel matrix, or the reason
-    they are not computed at this size (then the claimed eigenvalues and predicted steps are skipped)."""
+Ends = tuple[float | None, float | None, float, str]
+"""(lambda_min, lambda_max, atol of lambda_min, why an end is None) of one layer's kernel matrix."""
+
+
+def _layer(led: Ledger, path: str, d: Any, ends: Ends, eta: float, e0: float | None, tol: float,
+           flag: str, blocked: bool) -> None:
+    """One layer's record against ``ends`` (dense: both computed, checked when the record says it
+    computed them densely; ``blocked``: an end that is known is exact and always checked, an end
+    that is None is skipped with its reason, and so are the predicted steps that need both)."""
     if not isinstance(d, Mapping):
         led.fail(path, d, "an object")
-        return None
+        return
     if "flag" in d:
         led.check(join(path, "flag"), d["flag"], flag)
-    if isinstance(ends, str):
+    lo, hi, atol_lo, why = ends
+    if lo is None or hi is None:
         for k in ("lambda_min", "lambda_max", "predicted_steps", "predicted_steps_at_suggested"):
-            if k in d:
-                led.skip(join(path, k), ends)
+            if k in d and (k != "lambda_min" or lo is None) and (k != "lambda_max" or hi is None):
+                led.skip(join(path, k), why)
         d = {k: v for k, v in d.items() if not k.startswith("predicted_steps")}
-        lo = hi = math.nan
-    else:
-        lo, hi = ends
-    if d.get("method") == "dense" and not isinstance(ends, str):
-        led.check(join(path, "lambda_min"), d.get("lambda_min", MISSING), lo, rtol=RTOL_DIAG, atol=1e-12 * hi)
+    if lo is not None and (blocked or d.get("method") == "dense"):
+        led.check(join(path, "lambda_min"), d.get("lambda_min", MISSING), lo, rtol=RTOL_DIAG, atol=atol_lo)
+    if hi is not None and (blocked or d.get("method") == "dense"):
         led.check(join(path, "lambda_max"), d.get("lambda_max", MISSING), hi, rtol=RTOL_DIAG)
     lo_c, hi_c = d.get("lambda_min"), d.get("lambda_max")
     led.check(join(path, "eta"), d.get("eta", MISSING), eta)
@@ -78,27 +83,31 @@ def _layer(led: Ledger, path: str, d: Any, ends: tuple[float, float] | str, eta:
                     c = d[key]
                     ok = (c is None and mine is None) or (isinstance(c, int) and mine is not None and abs(c - mine) <= 1)
                     led.check(join(path, key), c, c if ok else mine)
-    return hi
 
 
-def _ends_H0(q: Quantities) -> tuple[float, float] | str:
-    """(lambda_min, lambda_max) of H0 (dense), or why not at this size."""
-    if q.blocked:
-        return too_big("H0", q.m, q.dense_m) + "; no status depends on it"
-    w = scipy.linalg.eigvalsh(q.H(weights=q.z0 ** 2)[0])
-    return float(w[0]), float(w[-1])
+def _ends_H0(q: Quantities) -> Ends:
+    """H0's ends: dense; above ``dense_m`` lambda_min = 0 when the rank bound is below m, and
+    lambda_max not at all."""
+    if not q.blocked:
+        w = scipy.linalg.eigvalsh(q.H(weights=q.z0 ** 2)[0])
+        return float(w[0]), float(w[-1]), 1e-12 * float(w[-1]), ""
+    why = too_big("H0", q.m, q.dense_m) + "; no status depends on it"
+    if rank_bound_H0(q) < q.m:
+        return 0.0, None, q.noise["H0"], why
+    return None, None, 0.0, why
 
 
-def _ends_G0(q: Quantities) -> tuple[float, float] | str:
-    """(lambda_min, lambda_max) of G0 = F0^T F0: dense; above ``dense_m`` with m > S exactly from
-    F0 F0^T (S x S; rank <= S < m, so lambda_min = 0); else why not."""
+def _ends_G0(q: Quantities) -> Ends:
+    """G0 = F0^T F0's ends: dense; above ``dense_m`` with m > S exactly from F0 F0^T (S x S; rank
+    <= S < m, so lambda_min = 0); else not at all."""
     F = q.F0[0]
     if not q.blocked:
         w = scipy.linalg.eigvalsh(F.T @ F)
-        return float(w[0]), float(w[-1])
+        return float(w[0]), float(w[-1]), 1e-12 * float(w[-1]), ""
     if q.m > q.S:
-        return 0.0, float(scipy.linalg.eigvalsh(F @ F.T)[-1])
-    return too_big("G0 (m <= S)", q.m, q.dense_m) + "; no status depends on it"
+        hi = float(scipy.linalg.eigvalsh(F @ F.T)[-1])
+        return 0.0, hi, 1e-12 * hi, ""
+    return None, None, 0.0, too_big("G0 (m <= S)", q.m, q.dense_m) + "; no status depends on it"
 
 
 def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Ledger) -> None:
@@ -138,13 +147,14 @@ def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Led
     if y is not None:
         e0 = float(np.linalg.norm(q.f0[0] - y))
         led.check("diagnostics.initial_error", d.get("initial_error", MISSING), e0, rtol=RTOL_DIAG)
-    hiH = _layer(led, "diagnostics.H0", d.get("H0"), _ends_H0(q), eta_w, e0, tol, "--eta-w") if "H0" in d else None
-    hiG = None
+    has_H0 = isinstance(d.get("H0"), Mapping)
+    if "H0" in d:
+        _layer(led, "diagnostics.H0", d.get("H0"), _ends_H0(q), eta_w, e0, tol, "--eta-w", q.blocked)
     if eta_z > 0:
-        hiG = _layer(led, "diagnostics.G0", d.get("G0"), _ends_G0(q), eta_z, e0, tol, "--eta-z")
+        _layer(led, "diagnostics.G0", d.get("G0"), _ends_G0(q), eta_z, e0, tol, "--eta-z", q.blocked)
     elif "G0" in d:
         led.check("diagnostics.G0", d["G0"], None)
-    if hiH is not None and "stability_load" in d:
+    if has_H0 and "stability_load" in d:
         cH = (d.get("H0") or {}).get("lambda_max") or 0.0
         cG = (d.get("G0") or {}).get("lambda_max") if isinstance(d.get("G0"), Mapping) else 0.0
         load = eta_w * cH + eta_z * (cG or 0.0)

@@ -113,6 +113,8 @@ NOT_VOUCHED: dict[str, str] = {
     "properties.*.method": "free text (how the untrusted side computed it)",
     "properties.*.details.effort*": "how hard the untrusted search tried",
     "properties.*.details.budget_cut": "depends on the machine's speed",
+    "properties.*.details.work_cut": "whether the untrusted search's work cap stopped it (how much it examined; "
+                                     "what it found is checked)",
     "properties.*.details.examined*": "how much the untrusted search examined",
     "properties.*.details.restarts*": "how much the untrusted search examined",
     "properties.*.details.note*": "free text",

@@ -332,14 +332,21 @@ class PropertyAudit:
         if "E_zeta2" in d:
             want["E_zeta2"] = E2
         if q.blocked:
-            # eigenvalues of the m x m H0 and limit kernels: informational (no status reads them)
-            why = stats.too_big("H0 (and H^w, H^z)", q.m, q.dense_m) + "; no status depends on it"
-            for k in ("lambda_min_H0", "lambda_min_H0_lower", "lambda_min_H0_upper", "lambda_min_Hw",
-                      "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw", "concentration_ratio_G",
-                      "concentration_ratio_H"):
+            # eigenvalues of the m x m limit kernels (and of H0 unless its rank gives lambda_min = 0):
+            # informational, no status reads them
+            skip = ["lambda_min_Hw", "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw",
+                    "concentration_ratio_G", "concentration_ratio_H"]
+            what = "the limit kernels H^w, H^z"
+            try:
+                stats.enclosure_H0(q)
+            except Unverifiable:
+                skip += ["lambda_min_H0", "lambda_min_H0_lower", "lambda_min_H0_upper"]
+                what = "H0 (whose rank may be m) and " + what
+            for k in skip:
                 if k in d:
-                    self.led.skip(join(base, "details", k), why)
-            d = {k: v for k, v in d.items() if not k.startswith(("lambda_min", "S_lambda", "E_zeta2_S", "concentration"))}
+                    self.led.skip(join(base, "details", k), stats.too_big(what, q.m, q.dense_m)
+                                  + "; no status depends on it")
+            d = {k: v for k, v in d.items() if k not in skip}
         if "lambda_min_H0" in d:
             want["lambda_min_H0"] = stats.value_H0(q)
         if "lambda_min_H0_lower" in d or "lambda_min_H0_upper" in d:
@@ -366,7 +373,7 @@ class PropertyAudit:
         noise = 64 * q.m * 2.0 ** -53  # eigenvalues of the limit kernels (entries <= 1/2) at rounding level
         tol = {"lambda_min_Hw": noise, "lambda_min_Hz": noise, "S_lambda_min_Hz": q.S * noise,
                "E_zeta2_S_lambda_min_Hw": E2 * q.S * noise,
-               "lambda_min_H0": 0.0 if h0 is None else h0.hi - h0.lo,
+               "lambda_min_H0": 0.0 if h0 is None else h0.hi - h0.lo + q.noise.get("H0", 0.0),
                "concentration_ratio_G": (e29.hi - e29.lo) / abs(q.S * lz) if lz else 0.0,
                "concentration_ratio_H": (h0.hi - h0.lo) / abs(E2 * q.S * lw_) if h0 is not None and lw_ else 0.0}
         for k, v in want.items():

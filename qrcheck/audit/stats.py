@@ -452,12 +452,33 @@ def limit_lambda_min(q: Quantities) -> tuple[float, float]:
 
 
 def enclosure_H0(q: Quantities) -> Enclosure:
-    """Enclosure of lambda_min(H0), H0 = (X^T X) o (A0^T diag(z0^2) A0) (cached on ``q``)."""
+    """Enclosure of lambda_min(H0), H0 = (X^T X) o (A0^T diag(z0^2) A0) (cached on ``q``). Above
+    ``dense_m`` only by rank (:func:`rank_bound_H0`): [0, 0] when the bound is below m, with
+    ``q.noise["H0"]`` the rounding level of a claimed float value; else :class:`Unverifiable`."""
     if "_H0" not in q.__dict__:
-        q.needs_dense("H0 = (X^T X) o (B0^T B0)")
-        H, E = q.H(weights=q.z0 ** 2)
-        q.__dict__["_H0"] = Enclosure(*en.lambda_min(H, E))
+        if q.blocked:
+            if rank_bound_H0(q) >= q.m:
+                q.needs_dense("H0 = (X^T X) o (B0^T B0) (its rank may be m)")
+            q.__dict__["_H0"] = Enclosure(0.0, 0.0, 0.0)
+        else:
+            H, E = q.H(weights=q.z0 ** 2)
+            q.__dict__["_H0"] = Enclosure(*en.lambda_min(H, E))
     return q.__dict__["_H0"]
+
+
+def rank_bound_H0(q: Quantities) -> int:
+    """An upper bound of rank(H0): H0 = sum over nu with z0_nu != 0 of z0_nu^2 (X D_nu)^T (X D_nu),
+    D_nu = diag(a_nu), each term of rank <= min(n, |a_nu|) (a_nu counted generously: every entry of
+    W0 X not provably <= 0). Sets ``q.noise["H0"]`` = 64 m u trace(H0) (upper), the rounding level of
+    an eigensolver's lambda_min (||H0|| <= trace(H0), H0 PSD)."""
+    P, EP = q.P
+    active = (P > 0) | ((np.abs(P) <= EP) & (EP > 0))
+    live = q.z0 != 0
+    rank = int(np.sum(np.minimum(q.n, np.count_nonzero(active[live], axis=1))))
+    col2 = np.einsum("ij,ij->j", q.X, q.X) * (1 + en.gamma(q.n + 2))
+    trace = float((q.z0 ** 2 * (1 + 2 * en.U)) @ (active * col2[None, :]).sum(axis=1)) * (1 + en.gamma(q.m + q.S + 2))
+    q.noise["H0"] = en.up(64 * q.m * en.U * trace)
+    return rank
 
 
 def exact_zeros(q: Quantities) -> int | None:
@@ -498,7 +519,9 @@ def enumerate_20(q: Quantities, k: int) -> tuple[float, float] | None:
     cache = q.__dict__.setdefault("_enum20", {})
     if k in cache:
         return cache[k]
-    c = math.comb(q.m, k)
+    j = min(k, q.m - k)
+    # C(m, j) >= C(2j, j) >= C(14, 7) = 3432 > ENUMERATE once j >= 7: the huge middle binomials are skipped
+    c = math.comb(q.m, k) if j < 7 else ENUMERATE + 1
     out = None
     if c <= ENUMERATE and c * k ** 3 <= ENUMERATE_FLOPS:
         idx = np.asarray(list(itertools.combinations(range(q.m), k)), dtype=np.intp)
