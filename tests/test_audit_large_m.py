@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from qrcheck.audit import stats
 from qrcheck.audit.kernel import Outcome, audit
 from qrcheck.audit.ledger import Ledger, Unverifiable
 
+ROOT = Path(__file__).resolve().parents[1]
 DENSE_M = 10  # forced limit: every certificate below has m = 60 > 10
 BLOCK = 7 * 60  # 7 rows of X^T X per block, the last block shorter
 
@@ -215,3 +217,13 @@ def test_memory_estimate_is_the_blocked_one(monkeypatch):
     monkeypatch.setattr(audit_arrays, "available_bytes", lambda: blocked + 1)
     assert audit_arrays.too_large(n, S, m, stats.DENSE_M) is None
     assert audit_arrays.too_large(n, S, m) is not None
+
+
+def test_schema1_thresholds_above_the_limit_are_not_re_derivable():
+    """Version 1's (29), (30) thresholds read lambda_min of the m x m limit kernels: exit 3, no
+    mismatch, never a false clean."""
+    p = ROOT / "tests" / "data" / "schema1_small.json"
+    r = audit(p, dense_m=3)
+    assert r.outcome is Outcome.INCOMPLETE and not r.mismatches
+    assert [c.path for c in r.cannot] == ["properties"] and "limit kernels" in r.cannot[0].why
+    assert audit(p).outcome is Outcome.CLEAN
