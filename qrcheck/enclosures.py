@@ -309,11 +309,11 @@ def gram_bound(X: np.ndarray) -> ProductBound:
     return ProductBound(b, b, gamma(X.shape[0]), X.shape[0])
 
 
-def max_offdiag_abs(gram: np.ndarray, bound: ProductBound, value: float | None = None) -> Enclosure:
-    """(19): max over j != j' of |(X^T X)_{jj'}| (statistic from ``gram``, or ``value``) with its
-    enclosure [(v - r)_+, v + r], r the largest radius."""
-    m = gram.shape[0]
-    if m < 2:
+def max_offdiag_abs(gram: np.ndarray | None, bound: ProductBound, value: float | None = None) -> Enclosure:
+    """(19): max over j != j' of |(X^T X)_{jj'}| (statistic from ``gram`` (m, m), or ``value``, e.g.
+    from row blocks, with ``gram`` None) with its enclosure [(v - r)_+, v + r], r the largest radius:
+    every computed entry, however the blocks were formed, is a dot product within r of the true one."""
+    if gram is not None and gram.shape[0] < 2:
         return Enclosure(math.nan, -math.inf, math.inf, "no pairs")
     if value is None:
         a = np.abs(gram)
@@ -589,15 +589,19 @@ def lambda_max_batched_upper(Ms: np.ndarray, values: np.ndarray, error: np.ndarr
 def gershgorin_all_k_upper(row_cumsum: np.ndarray, d_upper: np.ndarray, bound: ProductBound) -> np.ndarray:
     """(m,): entry k-1 bounds max_{|J|=k} ||X^J||^2 from above for every k = 1..m.
 
-    row_cumsum (m, m): row j, entry k-1 = sum of the k-1 largest computed |<X^j, X^j'>|, j' != j
-    (``Quantities.gram_row_cumsum``); d_upper (m,): upper ends of ||X^j||^2. Gershgorin on the
-    k x k Gram of any J gives max_j (||X^j||^2 + sum of the k-1 largest true |<X^j, X^j'>|), and
-    each true entry is within r (the largest radius) of its computed value, so the k-1 largest true
-    ones sum to at most the computed sum + (k-1) r. O(m^2) on the existing cumulative sums."""
-    m = row_cumsum.shape[0]
+    row_cumsum (b, m): for b of the rows j (all m, or one row block: ``search.row_cumsum``), entry
+    k-1 = sum of the k-1 largest computed |<X^j, X^j'>|, j' != j; d_upper (b,): upper ends of
+    their ||X^j||^2. Gershgorin on the k x k Gram of any J gives max_j (||X^j||^2 + sum of the k-1
+    largest true |<X^j, X^j'>|), and each true entry is within r (the largest radius) of its
+    computed value, so the k-1 largest true ones sum to at most the computed sum + (k-1) r. The
+    maximum is over the given rows: over all m rows it is a running maximum of the blocks' results
+    (``search.sorted_rows``). O(b m) on the existing cumulative sums."""
+    m = row_cumsum.shape[1]
     k1 = np.arange(m, dtype=np.float64)  # k - 1
-    tot = up((d_upper[:, None] + row_cumsum + k1[None, :] * bound.max()) * (1.0 + gamma(m + 2)))
-    return tot.max(axis=0)
+    # rounding to nearest and ``up`` are non-decreasing, so the maximum over rows may be taken right
+    # after the first addition: the same floats as up((d + cs + (k-1) r) (1 + gamma)).max(axis=0)
+    top = (d_upper[:, None] + row_cumsum).max(axis=0) if row_cumsum.shape[0] else np.full(m, -np.inf)
+    return up((top + k1 * bound.max()) * (1.0 + gamma(m + 2)))
 
 
 # ---- (21): a witness direction ------------------------------------------------------------------------
@@ -649,7 +653,9 @@ class DrawBounds:
 
     @cached_property
     def e19(self) -> Enclosure:
-        return max_offdiag_abs(self.q.gram, self.gram_bound)
+        if self.q.m < 2:
+            return Enclosure(math.nan, -math.inf, math.inf, "no pairs")
+        return max_offdiag_abs(None, self.gram_bound, self.q.offdiag_abs_max[0])
 
     @cached_property
     def gamma_bar(self) -> float:
@@ -717,7 +723,7 @@ class DrawBounds:
     @cached_property
     def gershgorin_upper(self) -> np.ndarray:
         """(m,): entry k-1 >= max_{|J|=k} ||X^J||^2 (every k)."""
-        return gershgorin_all_k_upper(self.q.gram_row_cumsum, self.column_sq[2], self.gram_bound)
+        return self.q.gram_sorted().gershgorin_upper
 
     @cached_property
     def lambda_min_XXt_lower(self) -> float:

@@ -2,8 +2,8 @@
 no effort, no random numbers.
 
 Memory stays O(Sm + m^2 + Sn): the largest objects are P0 = W0 X (S x m) and m x m Gram/NTK
-matrices; the Khatri-Rao product A0 * X (Sn x m) is never formed (identity (7),
-:func:`qrcheck.model.khatri_rao_gram`).
+matrices (above ``dense_limit``, (19)-(21) read X^T X by row blocks, ``gram_rows``); the
+Khatri-Rao product A0 * X (Sn x m) is never formed (identity (7), :func:`qrcheck.model.khatri_rao_gram`).
 """
 
 from __future__ import annotations
@@ -58,24 +58,40 @@ class Quantities:
         return float(np.linalg.norm(self.X, 2))
 
     @cached_property
+    def gram_rows(self) -> "search.GramRows":
+        """X^T X by row blocks (``search.GramRows``): views of ``gram`` on the dense path, blocks
+        computed from X when ``matrix_free`` (nothing m x m). What (19), (20), (21) read."""
+        return search.GramRows(self.X, None if self.matrix_free else self.gram)
+
+    @cached_property
     def column_norm_max(self) -> float:
         """max_j ||X^j||."""
-        return float(np.sqrt(np.max(np.diag(self.gram))))
+        return float(np.sqrt(np.max(self.gram_rows.diag)))
+
+    @cached_property
+    def offdiag_abs_max(self) -> tuple[float, int, int]:
+        """(19): (max_{j != j'} |<X^j, X^j'>|, j, j') by row blocks (``search.offdiag_abs_max``); m >= 2."""
+        return search.offdiag_abs_max(self.gram_rows)
 
     @cached_property
     def lambda_min_XXt(self) -> float:
         """lambda_min(X X^T), (n, n); zero when m < n."""
         return float(np.linalg.eigvalsh(self.X @ self.X.T)[0]) if self.m >= self.n else 0.0
 
-    @cached_property
-    def gram_row_cumsum(self) -> np.ndarray:
-        """(m, m): row j, entry k-1 = sum of the k-1 largest |<X^j, X^j'>| over j' != j (entry 0 = 0)."""
-        return search.gram_row_cumsum(self.gram)
+    def gram_sorted(self, ks=()) -> "search.SortedRows":
+        """One pass over the row-sorted |X^T X| by row blocks (``search.sorted_rows``): (20)'s
+        Gershgorin sums for every k, their rigorous upper ends, and the per-row sums at each k in
+        ``ks``. Kept until a later call asks for a k it lacks (then the pass runs again)."""
+        have = getattr(self, "_gram_sorted", None)
+        if have is None or not set(ks) <= set(have.at):
+            b = self.bounds
+            have = self._gram_sorted = search.sorted_rows(self.gram_rows, tuple(ks), b.column_sq[2], b.gram_bound)
+        return have
 
     def gershgorin_sq(self, k: int) -> float:
         """Gershgorin bound on max_{|J|=k} ||X^J||^2:
         max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j)."""
-        return float((np.diag(self.gram) + self.gram_row_cumsum[:, k - 1]).max())
+        return float(self.gram_sorted().gershgorin_sq[k - 1])
 
     # ---- initialisation -------------------------------------------------------------------
     @cached_property

@@ -24,6 +24,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterator
 
 import numpy as np
@@ -42,39 +43,66 @@ class Effort:
     time_budget : wall-clock seconds per property search (None: unlimited). Without a budget the
         searches are deterministic given the seed; a budget that cuts a search makes the result
         depend on machine speed, and the property's details say so (``budget_cut``).
+    work : the most arithmetic one property's search may do, in passes over X (one pass = the
+        charge of one product X^T v, ``pass_flops``); the cap is ``max(WORK_FLOOR, work *
+        pass_flops(n, m))`` flops, counted by the
+        nominal cost of each step (:class:`Work`), so it is deterministic: the same counts on every
+        machine (None: unbounded). It binds only at large sizes; then the searches stop early and
+        ``details.work_cut`` says so (docs/search.md "Effort, work cap, determinism").
     """
 
     subset_samples: int = 64
     restarts: int = 4
     iterations: int = 30
     time_budget: float | None = None
+    work: float | None = 2000.0
 
     @property
     def preset(self) -> str:
         """The ``--effort`` preset with these counts, or "custom"."""
-        key = (self.subset_samples, self.restarts, self.iterations)
+        key = (self.subset_samples, self.restarts, self.iterations, self.work)
         for name, e in EFFORT_PRESETS.items():
-            if (e.subset_samples, e.restarts, e.iterations) == key:
+            if (e.subset_samples, e.restarts, e.iterations, e.work) == key:
                 return name
         return "custom"
 
+    def work_flops(self, n: int, m: int) -> float | None:
+        """The work cap of one property search on X (n, m), in flops (None: unbounded)."""
+        return None if self.work is None else max(WORK_FLOOR, self.work * pass_flops(n, m))
+
     def to_json(self) -> dict:
         return {"subset_samples": self.subset_samples, "restarts": self.restarts,
-                "iterations": self.iterations, "time_budget": self.time_budget}
+                "iterations": self.iterations, "time_budget": self.time_budget, "work": self.work}
 
     to_dict = to_json  # the name used before issue 9
 
     @classmethod
     def from_json(cls, d: dict) -> "Effort":
+        """Inverse of ``to_json``; a record without ``work`` (before issue 15) had no cap."""
         return cls(int(d["subset_samples"]), int(d["restarts"]), int(d["iterations"]),
-                   None if d.get("time_budget") is None else float(d["time_budget"]))
+                   None if d.get("time_budget") is None else float(d["time_budget"]),
+                   None if d.get("work") is None else float(d["work"]))
 
+
+#: matrix-vector products (BLAS-2) are memory-bound: charged this many times their flops, which
+#: puts them on the scale of the BLAS-3 and LAPACK steps (measured on the project machine)
+MATVEC_WEIGHT = 4.0
+
+
+def pass_flops(n: int, m: int) -> float:
+    """The charge of one product X^T v or X v, X (n, m): MATVEC_WEIGHT x 2 n m."""
+    return MATVEC_WEIGHT * 2.0 * n * m
+
+
+#: the work cap is never below this many flops (about a second of search on one core), so small
+#: problems are searched with the full counts whatever ``Effort.work`` says
+WORK_FLOOR = 4e9
 
 # ``--effort`` presets (docs/search.md)
 EFFORT_PRESETS: dict[str, Effort] = {
-    "low": Effort(subset_samples=16, restarts=2, iterations=10),
+    "low": Effort(subset_samples=16, restarts=2, iterations=10, work=500.0),
     "default": Effort(),
-    "high": Effort(subset_samples=512, restarts=16, iterations=100),
+    "high": Effort(subset_samples=512, restarts=16, iterations=100, work=None),
 }
 
 
@@ -86,7 +114,7 @@ def effort_from(preset: str = "default", subset_samples: int | None = None, rest
     e = EFFORT_PRESETS[preset]
     return Effort(e.subset_samples if subset_samples is None else subset_samples,
                   e.restarts if restarts is None else restarts,
-                  e.iterations if iterations is None else iterations, time_budget)
+                  e.iterations if iterations is None else iterations, time_budget, e.work)
 
 
 # (30): above this many data points the searches use matrix-free products with H_Gamma (memory
@@ -113,18 +141,6 @@ def spectral_norm(M: np.ndarray) -> float:
     return float(np.linalg.norm(M, 2)) if M.size else 0.0
 
 
-def gram_row_cumsum(gram: np.ndarray) -> np.ndarray:
-    """(m, m) from X^T X (m, m): row j, entry k-1 = sum of the k-1 largest |<X^j, X^j'>| over
-    j' != j (entry 0 = 0); what Gershgorin's bound on max_{|J|=k} ||X^J||^2 needs."""
-    m = gram.shape[0]
-    G = np.abs(gram)
-    np.fill_diagonal(G, -np.inf)
-    G = -np.sort(-G, axis=1)[:, :-1]  # drop the diagonal (sorted last)
-    out = np.zeros((m, m))
-    np.cumsum(G, axis=1, out=out[:, 1:])
-    return out
-
-
 def n_subsets(m: int, k: int) -> int:
     return math.comb(m, k) if 0 <= k <= m else 0
 
@@ -140,6 +156,245 @@ class Budget:
         if self.deadline is not None and time.perf_counter() > self.deadline:
             self.cut = True
         return self.cut
+
+
+class Work:
+    """The deterministic work cap of one property's searches (``Effort.work``), in flops.
+
+    Each step ``charge``s its nominal cost (the formulas in :func:`norm_flops` and the search
+    docstrings: a product with X or X^T is ``pass_flops`` = 4 x 2 n m, a Gram matrix of a k-column subset 2 n k
+    min(n, k), an eigendecomposition of an r x r matrix 9 r^3), and a search loop stops once its
+    meter is ``spent``; so, unlike the wall-clock :class:`Budget`, the same search stops at the same
+    step on every machine. ``take(parts)`` is the meter of one of ``parts`` phases still to run: a
+    1/parts share of what is left now (what a phase leaves unused passes to the later ones); its
+    charges count against every meter above it, and a cut sets ``cut`` on all of them. ``used``:
+    the flops charged to this meter and the ones below it.
+    """
+
+    def __init__(self, flops: float | None, parent: "Work | None" = None):
+        self.cap = flops
+        self.left = flops
+        self.parent = parent
+        self.cut = False
+        self.used = 0.0
+
+    def charge(self, flops: float) -> None:
+        w = self
+        while w is not None:
+            w.used += flops
+            if w.left is not None:
+                w.left -= flops
+            w = w.parent
+
+    def spent(self) -> bool:
+        if self.left is None or self.left > 0:
+            return False
+        w = self
+        while w is not None:
+            w.cut = True
+            w = w.parent
+        return True
+
+    def take(self, parts: int) -> "Work":
+        return Work(None if self.left is None else max(self.left, 0.0) / max(parts, 1), self)
+
+
+def norm_flops(n: int, k: int) -> float:
+    """Nominal cost of ||X^J|| for |J| = k (:func:`subset_norm`): the Gram matrix plus its top
+    eigenvalue (also charged for LAPACK's SVD on small subsets)."""
+    r = min(n, k)
+    return 2.0 * n * k * r + 9.0 * r ** 3
+
+
+#: a subset X^J with at most this many entries (n |J|) gets LAPACK's SVD for its norm and top
+#: singular vector (as before issue 15); a larger one the top eigenpair of its min(n, k)-square Gram
+#: matrix (norm) and three warm-started power steps (direction), several times cheaper at Table 2's
+#: sizes
+SMALL_SUBSET = 2 ** 14
+
+
+def subset_norm(X: np.ndarray, J) -> float:
+    """||X^J|| for the columns J of X (n, m): LAPACK's SVD when n |J| <= ``SMALL_SUBSET``, else
+    sqrt(lambda_max) of the smaller Gram matrix (the same number to about 1e-15 relative)."""
+    XJ = X[:, J]
+    if XJ.size <= SMALL_SUBSET:
+        return spectral_norm(XJ)
+    import scipy.linalg
+
+    M = XJ @ XJ.T if XJ.shape[0] <= XJ.shape[1] else XJ.T @ XJ
+    r = M.shape[0]
+    return math.sqrt(max(float(scipy.linalg.eigvalsh(M, subset_by_index=[r - 1, r - 1], check_finite=False)[0]), 0.0))
+
+
+def top_left_vector(XJ: np.ndarray, v0: np.ndarray | None = None) -> np.ndarray:
+    """The top left singular vector (n,) of XJ (n, k): LAPACK's SVD when XJ has at most
+    ``SMALL_SUBSET`` entries; else three power steps on XJ XJ^T from ``v0`` (which never lower
+    ||XJ^T v||), or, without ``v0``, the top eigenvector of the smaller Gram matrix."""
+    if XJ.size <= SMALL_SUBSET:
+        return np.linalg.svd(XJ, full_matrices=False)[0][:, 0]
+    if v0 is None:
+        import scipy.linalg
+
+        small = XJ.shape[0] <= XJ.shape[1]
+        M = XJ @ XJ.T if small else XJ.T @ XJ
+        r = M.shape[0]
+        w = scipy.linalg.eigh(M, subset_by_index=[r - 1, r - 1], check_finite=False)[1][:, 0]
+        u = w if small else XJ @ w
+        return u / max(float(np.linalg.norm(u)), 1e-300)
+    u = v0
+    for _ in range(3):
+        u = XJ @ (XJ.T @ u)
+        u = u / max(float(np.linalg.norm(u)), 1e-300)
+    return u
+
+
+def top_vector_flops(n: int, k: int, warm: bool) -> float:
+    """Nominal cost of :func:`top_left_vector` for a k-column subset."""
+    if n * k <= SMALL_SUBSET or not warm:
+        return norm_flops(n, k) + 2.0 * n * k * min(n, k)
+    return MATVEC_WEIGHT * 12.0 * n * k
+
+
+# ---- row blocks of X^T X (no m x m array above Quantities.dense_limit) --------------------------
+#: the largest row block of X^T X formed at once (bytes); the passes below hold a few such blocks
+GRAM_BLOCK_BYTES = 32 * 2 ** 20
+
+
+class GramRows:
+    """X^T X (m, m), X (n, m), as row blocks of at most ``block_bytes`` (default
+    ``GRAM_BLOCK_BYTES``): views of ``gram`` when it is
+    given (the dense path), else each block ``X[:, rows].T @ X`` computed when it is used, so
+    nothing m x m is ever held (memory O(block x m)). Every entry, either way, is a float64 dot
+    product of length n within the (E1) radius of the true one (``enclosures.gram_bound``): the
+    statistics below agree between the two paths to that radius (bitwise when the BLAS gives the
+    same bits for a block as for the whole product). ``diag``: ||X^j||^2 (m,)."""
+
+    def __init__(self, X: np.ndarray | None, gram: np.ndarray | None = None, block_bytes: int | None = None):
+        if X is None and gram is None:
+            raise ValueError("GramRows needs X or its Gram matrix")
+        self.X, self.gram = X, gram
+        self.m = (gram if gram is not None else X).shape[1]
+        block_bytes = GRAM_BLOCK_BYTES if block_bytes is None else block_bytes
+        self.rows = max(1, int(block_bytes) // (8 * max(self.m, 1)))
+
+    @property
+    def blocked(self) -> bool:
+        """True when the blocks are computed from X (no m x m array)."""
+        return self.gram is None
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row s, rows s..s+b-1 of X^T X, (b, m)) for consecutive row blocks."""
+        for s in range(0, self.m, self.rows):
+            e = min(self.m, s + self.rows)
+            yield s, (self.gram[s:e] if self.gram is not None else self.X[:, s:e].T @ self.X)
+
+    @cached_property
+    def diag(self) -> np.ndarray:
+        """||X^j||^2 (m,): the Gram matrix's diagonal, or sums of squares of the columns."""
+        if self.gram is not None:
+            return np.diag(self.gram).copy()
+        return np.einsum("ij,ij->j", self.X, self.X)
+
+
+def _diagonal(b: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays of the diagonal entries (j, j) inside the row block of rows s..s+b-1."""
+    i = np.arange(b)
+    return i, s + i
+
+
+def offdiag_abs_max(rows: GramRows) -> tuple[float, int, int]:
+    """(19): (max over j != j' of |(X^T X)_{jj'}|, j, j'), the first maximal entry in row-major
+    order; block by block (m >= 2)."""
+    best = (-1.0, 0, 1)
+    for s, B in rows.blocks():
+        A = np.abs(B)
+        A[_diagonal(A.shape[0], s)] = -1.0
+        f = int(np.argmax(A))
+        if float(A.flat[f]) > best[0]:
+            best = (float(A.flat[f]), s + f // rows.m, f % rows.m)
+    return best
+
+
+def best_pair(rows: GramRows) -> tuple[int, int]:
+    """(20) at k = 2: the pair (j, j') maximising ||X^{j,j'}||^2 = lambda_max [[a, c], [c, b]] =
+    (a+b)/2 + sqrt(((a-b)/2)^2 + c^2) over all pairs (the first in row-major order), by blocks."""
+    d = rows.diag
+    m = rows.m
+    dmax = float(np.max(d))
+    best = (-math.inf, 0, 1)
+
+    def lam(a, b, c):
+        return (a + b) / 2 + np.sqrt(((a - b) / 2) ** 2 + c ** 2)
+
+    for s, B in rows.blocks():
+        b = B.shape[0]
+        A = np.abs(B)
+        A[_diagonal(b, s)] = -1.0
+        f = int(np.argmax(A))  # the pair of the largest |c|: a lower end for this block's maximum
+        lo = max(best[0], float(lam(d[s + f // m], d[f % m], B.flat[f])))
+        # lambda <= max(a, b) + |c| <= max_j ||X^j||^2 + |c| (the margin covers the rounding): only
+        # those entries can reach the maximum, and row-major order among them breaks ties as on the
+        # whole matrix
+        i, j = np.nonzero(A >= lo - dmax - 1e-12 * abs(lo))
+        keep = i != j - s
+        i, j = i[keep], j[keep]
+        if i.size:
+            v = lam(d[s + i], d[j], B[i, j])
+            t = int(np.argmax(v))
+            if float(v[t]) > best[0]:
+                best = (float(v[t]), s + int(i[t]), int(j[t]))
+    return best[1], best[2]
+
+
+def row_cumsum(B: np.ndarray, s: int) -> np.ndarray:
+    """(b, m) from the row block B = rows s..s+b-1 of X^T X: row j, entry k-1 = sum of the k-1
+    largest |<X^j, X^j'>| over j' != j (entry 0 = 0), what Gershgorin's bound on max_{|J|=k}
+    ||X^J||^2 needs."""
+    b, m = B.shape
+    G = np.abs(B)
+    G[_diagonal(b, s)] = -np.inf
+    G.sort(axis=1)
+    G = G[:, :0:-1]  # descending, without the diagonal (sorted first)
+    out = np.zeros((b, m))
+    np.cumsum(G, axis=1, out=out[:, 1:])
+    return out
+
+
+@dataclass(frozen=True)
+class SortedRows:
+    """One pass over the row-sorted |X^T X| ((20)'s Gershgorin bound), block by block.
+
+    gershgorin_sq : (m,) entry k-1 = max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j).
+    gershgorin_upper : (m,) its rigorous upper ends (``enclosures.gershgorin_all_k_upper``), or None.
+    at : {k: (m,)} per-row sums of the k-1 largest |<X^j, X^j'>|, for the k asked for.
+    """
+
+    gershgorin_sq: np.ndarray
+    gershgorin_upper: np.ndarray | None
+    at: dict
+
+
+def sorted_rows(rows: GramRows, ks=(), d_upper: np.ndarray | None = None, bound=None) -> SortedRows:
+    """The running maxima over row blocks of (20)'s Gershgorin sums for every k (and with
+    ``d_upper`` (m,), the upper ends of ||X^j||^2, and ``bound``, the Gram matrix's
+    ``enclosures.ProductBound``, their rigorous upper ends), plus the per-row sums at each k in
+    ``ks``. Memory O(block x m); the same numbers as on the whole matrix (a maximum over rows is a
+    maximum of the blocks' maxima)."""
+    from . import enclosures as E
+
+    m, d = rows.m, rows.diag
+    gsq = np.full(m, -np.inf)
+    gup = None if d_upper is None else np.full(m, -np.inf)
+    at = {int(k): np.empty(m) for k in ks}
+    for s, B in rows.blocks():
+        cs = row_cumsum(B, s)
+        e = s + B.shape[0]
+        np.maximum(gsq, (d[s:e, None] + cs).max(axis=0), out=gsq)
+        if gup is not None:
+            np.maximum(gup, E.gershgorin_all_k_upper(cs, d_upper[s:e], bound), out=gup)
+        for k, a in at.items():
+            a[s:e] = cs[:, k - 1]
+    return SortedRows(gsq, gup, at)
 
 
 # a family with at most this many members is always enumerated, whatever the effort: exact and cheap
@@ -172,12 +427,13 @@ class NormSearch:
     exact: bool
 
 
-def truncated_power(G: np.ndarray, k: int, v0: np.ndarray, iterations: int) -> np.ndarray:
-    """Truncated power method for k-sparse PCA (Yuan & Zhang 2013): v <- top-k(G v) / norm.
+def truncated_power(X: np.ndarray, k: int, v0: np.ndarray, iterations: int, work: Work | None = None) -> np.ndarray:
+    """Truncated power method for k-sparse PCA (Yuan & Zhang 2013): v <- top-k(X^T X v) / norm.
 
-    G = X^T X (m, m), v0 (m,); returns the sorted support (k,) of the last iterate (stops at a fixed
-    support)."""
-    m = G.shape[0]
+    X (n, m), v0 (m,); X^T X v is formed as X^T (X v) (4 n m flops, charged to ``work``, instead of
+    the m^2 of the Gram matrix); returns the sorted support (k,) of the last iterate (stops at a
+    fixed support, after ``iterations`` steps or when ``work`` is spent)."""
+    n, m = X.shape
     J = np.sort(np.argpartition(-np.abs(v0), k - 1)[:k])
     v = np.zeros(m)
     v[J] = v0[J]
@@ -185,79 +441,125 @@ def truncated_power(G: np.ndarray, k: int, v0: np.ndarray, iterations: int) -> n
         nv = np.linalg.norm(v)
         if nv == 0:
             break
-        u = G @ (v / nv)
+        u = X.T @ (X @ (v / nv))
         Jn = np.sort(np.argpartition(-np.abs(u), k - 1)[:k])
         v = np.zeros(m)
         v[Jn] = u[Jn]
-        if np.array_equal(Jn, J):
+        if work is not None:
+            work.charge(2.0 * pass_flops(n, m))
+        if np.array_equal(Jn, J) or (work is not None and work.spent()):
+            J = Jn
             break
         J = Jn
     return J
 
 
+#: greedy growth takes at most this many steps; above it each step adds the best ceil((k_max - 1) /
+#: GREEDY_STEPS) columns at once (the same algorithm when k_max <= GREEDY_STEPS + 1)
+GREEDY_STEPS = 256
+
+
+def greedy_steps(k_max: int) -> tuple[int, int]:
+    """(columns added per step, number of steps) of :func:`greedy_growth` up to k_max columns."""
+    b = max(1, -(-(k_max - 1) // GREEDY_STEPS))
+    return b, -(-(k_max - 1) // b) if k_max > 1 else 0
+
+
+def greedy_flops(n: int, m: int, k_max: int) -> float:
+    """Nominal cost of one :func:`greedy_growth` to k_max columns."""
+    b, steps = greedy_steps(k_max)
+    return steps * (pass_flops(n, m) + 2.0 * n * n * b + 6.0 * n * n)
+
+
 def greedy_growth(X: np.ndarray, seed: int, k_max: int) -> np.ndarray:
-    """Greedy sparse PCA: from J = {seed}, repeatedly add the column with the largest |<X^i, u>|,
-    u the top left singular vector of X^J (kept by warm-started power iteration). X (n, m); returns
-    the order (k_max,) in which columns were added, so order[:k] is the greedy k-subset."""
+    """Greedy sparse PCA: from J = {seed}, repeatedly add the column(s) with the largest
+    |<X^i, u>|, u the top left singular vector of X^J, kept by three warm-started power steps on
+    C = X^J (X^J)^T (n, n), updated as columns join (O(n^2) a column, not O(n k)). X (n, m);
+    returns the order (k_max,) in which columns were added, so order[:k] is the greedy k-subset.
+    At most ``GREEDY_STEPS`` steps (``greedy_steps``): a step adds the b best columns, best first."""
     n, m = X.shape
+    b, _ = greedy_steps(k_max)
     order = [seed]
     inside = np.zeros(m, dtype=bool)
     inside[seed] = True
-    u = X[:, seed] / max(np.linalg.norm(X[:, seed]), 1e-300)
-    for _ in range(1, k_max):
+    x = X[:, seed]
+    C = np.outer(x, x)
+    u = x / max(np.linalg.norm(x), 1e-300)
+    while len(order) < k_max:
         s = (X.T @ u) ** 2
         s[inside] = -1.0
-        i = int(np.argmax(s))
-        order.append(i)
-        inside[i] = True
-        M = X[:, order]
+        t = min(b, k_max - len(order))
+        if t == 1:
+            new = [int(np.argmax(s))]
+        else:
+            idx = np.argpartition(-s, t - 1)[:t]
+            new = [int(i) for i in idx[np.argsort(-s[idx], kind="stable")]]
+        order += new
+        inside[new] = True
+        Xn = X[:, new]
+        C += Xn @ Xn.T
         for _ in range(3):
-            u = M @ (M.T @ u)
+            u = C @ u
             u /= max(np.linalg.norm(u), 1e-300)
     return np.array(order, dtype=np.intp)
 
 
-def alternate_norm(X: np.ndarray, k: int, v: np.ndarray, iterations: int) -> np.ndarray:
+def alternate_norm(X: np.ndarray, k: int, v: np.ndarray, iterations: int, work: Work | None = None) -> np.ndarray:
     """Alternating maximisation for max_{|J|=k} ||X^J|| = max_{|v|=1} sqrt(sum of the k largest
     <X^j, v>^2) (the maxima over J and v commute): J <- the k largest |<X^j, v>|, v <- top left
-    singular vector of X^J; the value never decreases. X (n, m), v (n,); returns the sorted J (k,)."""
+    singular vector of X^J (``top_left_vector``, warm-started from v: either way ||X^J^T v|| does not
+    decrease). X (n, m), v (n,); returns the sorted J (k,). Each step charges 2 n m plus the
+    direction's cost to ``work`` and stops when it is spent."""
+    n, m = X.shape
     J = None
     for _ in range(iterations):
         Jn = np.sort(np.argpartition(-np.abs(X.T @ v), k - 1)[:k])
         if J is not None and np.array_equal(Jn, J):
             break
         J = Jn
-        v = np.linalg.svd(X[:, J], full_matrices=False)[0][:, 0]
+        v = top_left_vector(X[:, J], v)
+        if work is not None:
+            work.charge(pass_flops(n, m) + top_vector_flops(n, k, True))
+            if work.spent():
+                break
     return J
 
 
 @single_blas
 def search_norms(X: np.ndarray, ks: list[int], effort: Effort, rng: np.random.Generator, budget: Budget,
-                 progress: Callable[[float], None] | None = None, *, gram: np.ndarray | None = None,
-                 X_norm: float | None = None, row_cumsum: np.ndarray | None = None) -> list[NormSearch]:
-    """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``, X (n, m). ``gram`` = X^T X, ``X_norm`` =
-    ||X|| and ``row_cumsum`` (``Quantities.gram_row_cumsum``, (m, m)) are computed when not given. Exact for k in {1, 2, m} (and for any k
-    whose family has at most ``effort.subset_samples`` members: enumerated). Otherwise the best of:
-    random k-subsets (the baseline, ``effort.subset_samples`` per k); greedy growth from
-    ``effort.restarts`` seeds (alternately the Gershgorin-heaviest columns and random ones, each
-    grown once to the largest k, its prefixes serving every k); the truncated power method
-    (``effort.iterations`` steps) started from each greedy prefix and from random vectors; and
-    alternating maximisation over (J, v) from the best subset so far and from random directions."""
+                 progress: Callable[[float], None] | None = None, *, gram: "np.ndarray | GramRows | None" = None,
+                 X_norm: float | None = None, row_sums: Callable[[int], np.ndarray] | None = None,
+                 work: Work | None = None) -> list[NormSearch]:
+    """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``, X (n, m).
+
+    ``gram``: X^T X (m, m) or its row blocks (:class:`GramRows`; computed block by block from X when
+    not given), ``X_norm`` = ||X||, ``row_sums(k)`` (m,) = per-row sums of the k-1 largest
+    |<X^j, X^j'>| (``Quantities.gram_sorted``; from ``gram`` when not given). Exact for k in
+    {1, 2, m} (and for any k whose family has at most ``effort.subset_samples`` members:
+    enumerated). Otherwise the best of: random k-subsets (the baseline, ``effort.subset_samples``
+    per k); greedy growth from ``effort.restarts`` seeds (alternately the Gershgorin-heaviest
+    columns and random ones, each grown once to the largest k, its prefixes serving every k); the
+    truncated power method (``effort.iterations`` steps) started from each greedy prefix and from
+    random vectors; and alternating maximisation over (J, v) from the best subset so far and from
+    random directions.
+
+    Work cap (``work``, default ``Work(effort.work_flops(n, m))``), in the order the phases run:
+    the baseline gets a quarter, split over its k (``Work.take``: each k a share of what is left),
+    greedy growth a third of the rest, and the truncated power method and the alternation of each
+    k, in turn, equal shares of what remains; a phase stops when its share is spent (its first
+    step always runs), and what one leaves passes to the next. Enumerated families are not
+    charged."""
     n, m = X.shape
     eff = effort
-    G = X.T @ X if gram is None else gram
+    rows = gram if isinstance(gram, GramRows) else GramRows(X, gram)
+    work = Work(eff.work_flops(n, m)) if work is None else work
     out: dict[int, NormSearch] = {}
-    colnorm = np.sqrt(np.diag(G))
+    colnorm = np.sqrt(rows.diag)
     if 1 in ks:
         j = int(np.argmax(colnorm))
         out[1] = NormSearch(1, float(colnorm[j]), (j,), "exact (k = 1)", True)
     if 2 in ks and m >= 2:
-        # ||X^{j,j'}||^2 = lambda_max of [[a, c], [c, b]] = (a+b)/2 + sqrt(((a-b)/2)^2 + c^2)
-        d = np.diag(G)
-        lam = (d[:, None] + d[None, :]) / 2 + np.sqrt(((d[:, None] - d[None, :]) / 2) ** 2 + G ** 2)
-        np.fill_diagonal(lam, -1.0)
-        j, jp = divmod(int(np.argmax(lam)), m)
-        J = tuple(sorted((j, jp)))
+        J = tuple(sorted(best_pair(rows)))
         out[2] = NormSearch(2, spectral_norm(X[:, list(J)]), J, "exact (k = 2: all pairs)", True)
     if m in ks:
         out[m] = NormSearch(m, spectral_norm(X) if X_norm is None else X_norm, tuple(range(m)), "exact (J = [m])", True)
@@ -267,57 +569,76 @@ def search_norms(X: np.ndarray, ks: list[int], effort: Effort, rng: np.random.Ge
 
     best: dict[int, tuple[float, np.ndarray, str]] = {k: (-1.0, np.arange(k), "") for k in todo}
 
-    def consider(k: int, J: np.ndarray, how: str) -> None:
-        v = spectral_norm(X[:, J])
+    def consider(k: int, J: np.ndarray, how: str, meter: Work | None) -> None:
+        v = subset_norm(X, J)
+        if meter is not None:
+            meter.charge(norm_flops(n, k))
         if v > best[k][0] + 1e-15:
             best[k] = (v, np.sort(J), how)
 
     exhaustive = {}
     steps, done = 3 * len(todo) + 1, 0
+    base = work.take(4)
+    n_base = sum(n_subsets(m, k) > max(eff.subset_samples, EXHAUSTIVE_LIMIT) for k in todo)
     for k in todo:  # baseline
         family, exhaustive[k] = subsets(m, k, rng, eff.subset_samples)
+        meter = None if exhaustive[k] else base.take(n_base)
+        n_base -= 0 if exhaustive[k] else 1
         for J in family:
-            consider(k, J, "every subset" if exhaustive[k] else "random subset")
-            if budget.spent():
+            consider(k, J, "every subset" if exhaustive[k] else "random subset", meter)
+            if budget.spent() or (meter is not None and meter.spent()):
                 break
         done += 1
         if progress:
             progress(done / steps)
-    k_max = max(k for k in todo if not exhaustive[k]) if not all(exhaustive.values()) else 0
+    searched = [k for k in todo if not exhaustive[k]]
+    k_max = max(searched) if searched else 0
     prefixes = []
     if k_max:
-        row_cumsum = gram_row_cumsum(G) if row_cumsum is None else row_cumsum
-        heavy = np.argsort(-row_cumsum[:, min(k_max, m - 1) - 1], kind="stable")
+        kk = min(k_max, m - 1)
+        key = row_sums(kk) if row_sums is not None else sorted_rows(rows, (kk,)).at[kk]
+        heavy = np.argsort(-key, kind="stable")
+        meter = work.take(3)
         for r in range(eff.restarts):
             seed = int(heavy[r // 2]) if r % 2 == 0 else int(rng.integers(m))
             prefixes.append(greedy_growth(X, seed, k_max))
-            if budget.spent():
+            meter.charge(greedy_flops(n, m, k_max))
+            if budget.spent() or meter.spent():
                 break
     done += 1
     if progress:
         progress(done / steps)
+    phases = 2 * len(searched)
     for k in todo:
         if exhaustive[k]:
             done += 2
             continue
         for order in prefixes:
-            consider(k, order[:k], "greedy growth")
+            consider(k, order[:k], "greedy growth", None)
         starts = []
         for order in prefixes:
             v0 = np.zeros(m)
             v0[order[:k]] = 1.0
             starts.append(v0)
         starts += [rng.standard_normal(m) for _ in range(max(1, eff.restarts // 2))]
+        meter = work.take(phases)
+        phases -= 1
         for v0 in starts:
             if budget.spent():
                 break
-            consider(k, truncated_power(G, k, v0, eff.iterations), "truncated power method")
-        vs = [np.linalg.svd(X[:, best[k][1]], full_matrices=False)[0][:, 0]]  # polish the best so far
+            consider(k, truncated_power(X, k, v0, eff.iterations, meter), "truncated power method", meter)
+            if meter.spent():
+                break
+        vs = [top_left_vector(X[:, best[k][1]])]  # polish the best so far
         vs += [rng.standard_normal(n) for _ in range(eff.restarts)]
+        meter = work.take(phases)
+        phases -= 1
         for v0 in vs:
             if budget.spent():
                 break
-            consider(k, alternate_norm(X, k, v0, eff.iterations), "alternating maximisation")
+            consider(k, alternate_norm(X, k, v0, eff.iterations, meter), "alternating maximisation", meter)
+            if meter.spent():
+                break
         done += 2
         if progress:
             progress(done / steps)
@@ -348,9 +669,24 @@ def _bottom(X: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray]:
     return math.sqrt(max(0.0, float(w[0]))), V[:, 0]
 
 
+def bottom_flops(n: int, k: int) -> float:
+    """Nominal cost of :func:`_bottom` for |J| = k: the n x n Gram matrix and its eigh."""
+    return 2.0 * n * n * k + 9.0 * n ** 3
+
+
+def smallest(s: np.ndarray, k: int) -> np.ndarray:
+    """The sorted indices of the k smallest entries of s (m,), ties to the lower index: the same
+    set as ``np.argsort(s, kind="stable")[:k]``, in O(m) (a partition) instead of a sort."""
+    if k >= s.size:
+        return np.arange(s.size)
+    t = s[np.argpartition(s, k - 1)[k - 1]]
+    below = np.flatnonzero(s < t)
+    return np.sort(np.concatenate([below, np.flatnonzero(s == t)[: k - below.size]]))
+
+
 @single_blas
 def search_sigma_min(X: np.ndarray, n_star: int, effort: Effort, rng: np.random.Generator, budget: Budget,
-                     baseline: bool = True) -> SigmaSearch:
+                     baseline: bool = True, work: Work | None = None) -> SigmaSearch:
     """Upper end for (21) at n* (n <= n* <= m), X (n, m). The minima over J and over unit xi commute, so the
     value is min_xi sqrt(sum of the n* smallest <X^j, xi>^2). Alternate xi <- bottom singular vector
     of (X^J)^T and J <- the n* smallest projections (each step does not increase the value), from
@@ -358,9 +694,16 @@ def search_sigma_min(X: np.ndarray, n_star: int, effort: Effort, rng: np.random.
     orthogonal to n - 1 columns (chosen like the baseline's subsets: every (n-1)-subset when there
     are at most max(``subset_samples``, ``restarts``), else that many random ones; ``restarts``
     random ones when ``baseline`` is off), and ``effort.restarts`` random directions. Baseline: ``effort.subset_samples`` random n*-subsets, or all
-    of them when there are no more (then the value is exact)."""
+    of them when there are no more (then the value is exact).
+
+    Work cap (``work``, default ``Work(effort.work_flops(n, m))``): the baseline (when not
+    enumerated) may spend half of it, the alternation the rest (all of it without a baseline);
+    a step costs 2 n m (projections) plus ``bottom_flops``, a start orthogonal to n - 1 columns
+    4 n^3 more; the starts are taken in the order above until the cap is spent (the first step
+    always runs)."""
     n, m = X.shape
     eff = effort
+    work = Work(eff.work_flops(n, m)) if work is None else work
     best = [math.inf, np.arange(n_star), np.zeros(n), ""]
 
     def consider(J: np.ndarray, how: str) -> np.ndarray:
@@ -370,34 +713,45 @@ def search_sigma_min(X: np.ndarray, n_star: int, effort: Effort, rng: np.random.
         return xi
 
     exhaustive = False
+    alt = work
     if baseline:
         family, exhaustive = subsets(m, n_star, rng, eff.subset_samples)
+        meter = None if exhaustive else work.take(2)
         for J in family:
             consider(J, "every subset" if exhaustive else "random subset")
-            if budget.spent():
+            if meter is not None:
+                meter.charge(bottom_flops(n, n_star))
+            if budget.spent() or (meter is not None and meter.spent()):
                 break
     if not exhaustive:
-        starts = [np.linalg.eigh(X @ X.T)[1][:, 0]]
+        first = [np.linalg.eigh(X @ X.T)[1][:, 0]]
         if np.isfinite(best[0]):
-            starts.append(best[2].copy())
-        # directions orthogonal to n - 1 columns (the baseline's rule: all when few, else random)
+            first.append(best[2].copy())
+        # directions orthogonal to n - 1 columns (the baseline's rule: all when few, else random),
+        # each an SVD computed only when its turn comes
         family, _ = subsets(m, min(n - 1, m), rng,
                             max(eff.subset_samples, eff.restarts) if baseline else eff.restarts)
-        for K in family:
-            starts.append(np.linalg.svd(X[:, K].T, full_matrices=True)[2][-1] if n > 1 else np.ones(n))
-        starts += [rng.standard_normal(n) for _ in range(eff.restarts)]
+        family = list(family)  # draws the random subsets now, in the order they always were
+        randoms = [rng.standard_normal(n) for _ in range(eff.restarts)]
+
+        def orthogonal(K):
+            alt.charge(4.0 * n ** 3)
+            return np.linalg.svd(X[:, K].T, full_matrices=True)[2][-1] if n > 1 else np.ones(n)
+
+        starts = itertools.chain(first, (orthogonal(K) for K in family), randoms)
         for xi in starts:
             xi = xi / np.linalg.norm(xi)
             prev = math.inf
             for _ in range(eff.iterations):
-                J = np.sort(np.argsort((X.T @ xi) ** 2, kind="stable")[:n_star])
+                J = smallest((X.T @ xi) ** 2, n_star)
                 val, xi = _bottom(X, J)
+                alt.charge(pass_flops(n, m) + bottom_flops(n, n_star))
                 if val < best[0] - 1e-15:
                     best[:] = [val, J, xi, "alternating minimisation"]
-                if val >= prev - 1e-15:
+                if val >= prev - 1e-15 or alt.spent():
                     break
                 prev = val
-            if budget.spent():
+            if budget.spent() or alt.spent():
                 break
     return SigmaSearch(n_star, float(best[0]), _ints(best[1]), tuple(map(float, best[2])), best[3],
                        exhaustive)
@@ -445,17 +799,33 @@ class RestrictedNTK:
     |Gamma_0| x m x m GEMM) when m <= ``dense_limit``, else matrix-free (a product with H_Gamma is
     two GEMMs of |Gamma| x m x n, ``model.khatri_rao_gram_matvec``) with LOBPCG (tolerance 1e-6, at most 200
     iterations) for an approximate bottom eigenpair; the value reported for a witness is always
-    ``exact_value`` (dense LAPACK)."""
+    ``exact_value`` (dense LAPACK). ``matrix_free``: no m x m array at all (``Quantities.matrix_free``):
+    ``gram`` is never formed and ``exact_value`` is the matrix-free ``spectral.lambda_min_H``."""
 
     def __init__(self, X: np.ndarray, A0: np.ndarray, Gamma0: np.ndarray, gram: np.ndarray | None = None,
-                 dense_limit: int = DENSE_LIMIT_30):
+                 dense_limit: int = DENSE_LIMIT_30, matrix_free: bool = False):
         self.X = X
         self.m = X.shape[1]
-        self.gram = X.T @ X if gram is None else gram
+        self._gram = gram
+        self.matrix_free = matrix_free
         self.G0 = Gamma0
         self.A = A0.astype(np.float64)
-        self.dense = self.m <= dense_limit
+        self.dense = self.m <= dense_limit and not matrix_free
         self._AtA0 = None
+
+    @property
+    def gram(self) -> np.ndarray:
+        """X^T X (m, m), formed on first use; an error when ``matrix_free``."""
+        if self._gram is None:
+            if self.matrix_free:
+                raise RuntimeError(f"X^T X is m x m: not formed for a matrix-free H_Gamma (m = {self.m})")
+            self._gram = self.X.T @ self.X
+        return self._gram
+
+    @property
+    def gram_diag(self) -> np.ndarray:
+        """(m,) ||X^j||^2: the diagonal of ``gram``, or column sums of squares when ``matrix_free``."""
+        return np.einsum("ij,ij->j", self.X, self.X) if self.matrix_free else np.diag(self.gram)
 
     @property
     def AtA0(self) -> np.ndarray:
@@ -488,7 +858,13 @@ class RestrictedNTK:
         return float(xi @ model.khatri_rao_gram_matvec(B, X, xi)), xi  # a Rayleigh quotient: >= lambda_min
 
     def exact_value(self, removed) -> float:
-        """lambda_min(H_Gamma) by dense LAPACK (what an auditor recomputes)."""
+        """lambda_min(H_Gamma) by dense LAPACK (what an auditor recomputes); when ``matrix_free`` the
+        iterative value of ``spectral.lambda_min_H`` (a Rayleigh quotient)."""
+        if self.matrix_free:
+            from . import spectral
+
+            keep = np.setdiff1d(self.G0, np.asarray(list(removed), dtype=np.intp))
+            return float(spectral.lambda_min_H(self.X, None, self.A[keep], dense_limit=0).value)
         return float(np.linalg.eigvalsh(self.dense_matrix(removed))[0])
 
     def neuron_weights(self, xi: np.ndarray) -> np.ndarray:
@@ -524,7 +900,7 @@ def search_removal(H: RestrictedNTK, S_star: int, effort: Effort, rng: np.random
                 break
     if not exhaustive:
         lam0, xi0 = H.bottom(())
-        diag = np.einsum("sj,sj->j", H.A[G0], H.A[G0]) * np.diag(H.gram)
+        diag = np.einsum("sj,sj->j", H.A[G0], H.A[G0]) * H.gram_diag
         starts = [xi0]
         for j in np.argsort(diag, kind="stable")[: max(1, eff.restarts // 2)]:
             e = np.zeros(m)

@@ -119,7 +119,8 @@ def test_provenance_is_complete(outcome):
     assert set(pv["blas"]) >= {"name", "version"}
     assert pv["command"] == ["qrcheck", "verify", "test"]
     assert pv["profile"] == PAPER.to_dict()
-    assert pv["search_effort"] == {"subset_samples": 64, "restarts": 4, "iterations": 30, "time_budget": None}
+    assert pv["search_effort"] == {"subset_samples": 64, "restarts": 4, "iterations": 30, "time_budget": None,
+                                  "work": 2000.0}
     assert pv["random_stream"] == C.random_stream_fingerprint()
     assert outcome.certificate["created"].endswith("+00:00")
 

@@ -44,13 +44,11 @@ class AlmostOrthogonality(Checker):
 
     def check(self, ctx):
         """Exact: the largest off-diagonal |X^T X| entry, X (n, m), with its rigorous enclosure
-        (``enclosures.max_offdiag_abs``); witness the pair (j, j')."""
+        (``enclosures.max_offdiag_abs``); witness the pair (j, j'). X^T X is read by row blocks
+        (``Quantities.offdiag_abs_max``), so nothing m x m is formed above the dense limit."""
         if ctx.m < 2:
             return self.result(ctx, statistic=None, method="exact", details={"reason": "m < 2: no pairs"})
-        G = np.abs(ctx.q.gram)
-        np.fill_diagonal(G, -1.0)
-        flat = int(np.argmax(G))
-        j, jp = divmod(flat, ctx.m)
+        _, j, jp = ctx.q.offdiag_abs_max
         j, jp = sorted((j, jp))
         enc = ctx.q.bounds.e19
         return self.result(ctx, enclosure=enc, witness={"pair": [j, jp]},

@@ -28,7 +28,7 @@ from . import Checker, CheckContext
 from .. import probability
 from ..quantities import Quantities
 from ..results import Sense, Status
-from ..search import Budget, Effort, Interval, search_sigma_min, single_blas
+from ..search import Budget, Effort, Interval, Work, search_sigma_min, single_blas
 from .p20 import norm_tail, norm_upper
 
 
@@ -112,11 +112,13 @@ def global_null_direction(q: Quantities) -> tuple[np.ndarray, float]:
 
 @single_blas
 def n_star_interval(q: Quantities, threshold: float, effort: Effort, rng: np.random.Generator,
-                    budget: Budget) -> Interval:
+                    budget: Budget, work: Work | None = None) -> Interval:
     """The smallest n* at which min_{|J|=n*} sigma_min((X^J)^T) >= threshold (the value increases
     with n*). Certified-hold side: the smallest n* whose proved lower end reaches the threshold.
     Certified-fail side: bisection with the search (no baseline) between n - 1 (sigma_min = 0 for
-    every J when n* < n) and that n*, keeping the largest n* at which a witness falls below."""
+    every J when n* < n) and that n*, keeping the largest n* at which a witness falls below. Each
+    bisection step's search gets an equal part of what is left of ``work`` (``search.Work.take``;
+    default the effort's cap) among the at most ceil(log2(hi - lo + 1)) steps still to run."""
     n, m = q.n, q.m
     if threshold <= 0:  # sigma_min >= 0 always
         return Interval(1, 1, 1, None, None, None)
@@ -126,9 +128,12 @@ def n_star_interval(q: Quantities, threshold: float, effort: Effort, rng: np.ran
     fail_at, fail_value, fail_wit = (n - 1, 0.0, None) if n - 1 >= 1 else (None, None, None)
     lo = max(n, 1)
     hi = proof_at if proof_at is not None else m + 1  # search n* in [lo, hi)
+    work = Work(effort.work_flops(n, m)) if work is None else work
+    steps = (hi - lo).bit_length() if hi > lo else 0
     while lo < hi and not budget.spent():
         mid = (lo + hi) // 2
-        found = search_sigma_min(q.X, mid, effort, rng, budget, baseline=False)
+        found = search_sigma_min(q.X, mid, effort, rng, budget, baseline=False, work=work.take(steps))
+        steps = max(steps - 1, 1)
         if found.value < threshold:
             fail_at, fail_value = mid, found.value
             fail_wit = {"J": list(found.J), "xi": list(found.xi)}
@@ -160,9 +165,12 @@ class DualSigmaMin(Checker):
         rng, budget = ctx.search_rng(self.eq), Budget(ctx.effort.time_budget)
         report = ctx.progress(self.eq, "(21) sigma_min search")
         report(0.0)
-        interval = n_star_interval(q, thr, ctx.effort, rng, budget)
+        # the work cap: half for the n* bisection, the rest for the search at the profile's n*
+        work = Work(ctx.effort.work_flops(n, m))
+        interval = n_star_interval(q, thr, ctx.effort, rng, budget, work.take(2))
         report(0.5)
-        details = {"n_star": n_s, "n_star_interval": interval.to_json(), "effort": ctx.effort.to_dict()}
+        details = {"n_star": n_s, "n_star_interval": interval.to_json(), "effort": ctx.effort.to_dict(),
+                   "work_cut": work.cut}
         xi, xi_upper = global_null_direction(q)
         fails_everywhere = thr > 0 and xi_upper < thr
         details["sigma_min_XT_upper"] = xi_upper  # >= ||X^T xi|| / ||xi|| >= sigma_min((X^J)^T), every J
@@ -220,9 +228,9 @@ class DualSigmaMin(Checker):
                                method="exact: J = [m]; enclosure: verified lambda_min(X X^T), ||X^T xi||",
                                witness={"J": list(range(m)), "xi": [float(x) for x in V[:, 0]]},
                                details=details)
-        found = search_sigma_min(q.X, n_s, ctx.effort, rng, budget)
+        found = search_sigma_min(q.X, n_s, ctx.effort, rng, budget, work=work.take(1))
         report(1.0)
-        details["budget_cut"] = budget.cut
+        details["budget_cut"], details["work_cut"] = budget.cut, work.cut
         witness = {"J": list(found.J), "xi": list(found.xi)}
         from .. import enclosures as E
 
