@@ -123,6 +123,8 @@ def test_paper_certificate_audits_clean_blocked(paper):
     why = dict(blocked.not_vouched)
     assert "m x m" in why["properties.29.details.lambda_min_H0"]
     assert any("forms no m x m matrix" in n for n in blocked.notes)
+    assert any(n.startswith(f"{len(extra)} keys not vouched for at m = 60") and "properties.29.details.{" in n
+               for n in blocked.notes for extra in [set(why) - set(dict(dense.not_vouched))])
 
 
 def test_rank_gives_lambda_min_of_H0_and_G0(low_rank, sharp):

@@ -266,6 +266,13 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
         _gating_and_verdict(cert, led, gating, required, params)
     with led.guard("properties"):
         _plugins(cert, got.arrays, led)
+    if led.skipped:
+        groups: dict[str, list[str]] = {}
+        for k in sorted(led.skipped):
+            head, _, leaf = k.rpartition(".")
+            groups.setdefault(head, []).append(leaf)
+        led.note(f"{len(led.skipped)} keys not vouched for at m = {m} (each needs an eigenvalue of an m x m matrix; "
+                 "no status depends on them): " + "; ".join(f"{h}.{{{', '.join(v)}}}" for h, v in groups.items()))
     return _report(shown, led, tag, got.origin if got.arrays is not None else None, replayed, statuses)
 
 
