@@ -191,9 +191,11 @@ def test_skipped_figures_are_not_silently_accepted(paper, tmp_path):
 
 
 # ---- what the blocked audit cannot do -----------------------------------------------------------
-def test_replay_above_the_limit_is_not_re_derivable(paper):
-    r = audit(paper[0], dense_m=DENSE_M, replay_gd=True)
-    assert r.outcome is Outcome.INCOMPLETE and [c.path for c in r.cannot] == ["gd"]
+def test_replay_above_the_limit_is_not_re_derivable(sharp, paper):
+    assert sharp[1]["gd"]["ran"] and not paper[1]["gd"]["ran"]
+    r = audit(sharp[0], dense_m=DENSE_M, replay_gd=True)
+    assert r.outcome is Outcome.INCOMPLETE and "gd" in [c.path for c in r.cannot]
+    assert audit(paper[0], dense_m=DENSE_M, replay_gd=True).outcome is Outcome.CLEAN  # nothing to replay
 
 
 def test_low_labels_above_the_limit_are_not_re_derivable():

@@ -251,7 +251,7 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
                  "certificate's own statuses")
     required = _regime_and_required(cert, led, gating, got.arrays if got.y_confirmed else None)
     stage("checking gradient descent")
-    if replay_gd and m > dense_m:
+    if replay_gd and m > dense_m and cert["gd"].get("ran") is True:
         led.cannot("gd", f"the reference replay forms the m x m H0, H_T (m = {m} > {dense_m})",
                    "audit without --replay-gd here, or replay where m x m matrices fit")
         replay_gd = False
