@@ -56,6 +56,11 @@ LANCZOS_NCV = 64
 LANCZOS_MAXITER = 20_000
 # at most this many products with H in LOBPCG (one vector: one product an iteration)
 LOBPCG_MAXITER = 20_000
+# LOBPCG first runs on float32 products (2.4x cheaper) down to this relative residual, above
+# their rounding floor (~1e-5 at m = 3000 - 8000), in calls of LOBPCG_CHUNK iterations; float64
+# products finish (docs/gd.md)
+LOBPCG_COARSE_TOL = 1e-4
+LOBPCG_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -260,37 +265,60 @@ def _outlier_preconditioner(B: np.ndarray, X: np.ndarray, H_ones: np.ndarray):
 
 
 def _lobpcg_min(matvec, m: int, precond, tol: float = LANCZOS_TOL, maxiter: int = LOBPCG_MAXITER,
-                v0: np.ndarray | None = None, setup_matvecs: int = 0) -> Extreme:
+                v0: np.ndarray | None = None, setup_matvecs: int = 0, coarse=None) -> Extreme:
     """Matrix-free smallest eigenvalue by LOBPCG with one vector and the preconditioner
     ``precond``, started from ``v0`` or a seeded random vector; stops when
-    ||M v - theta v|| <= tol |theta|. lobpcg's tolerance is absolute, so it is rerun from its
-    best vector with tol |theta| of the current theta until the relative test holds (twice,
-    typically: the first theta is the start's)."""
+    ||M v - theta v|| <= tol |theta| for the products of ``matvec``, or after about ``maxiter``
+    products (then ``converged`` is False and theta, the best vector's, is still an upper bound).
+
+    ``coarse``: a cheaper, less accurate product (float32: :data:`LOBPCG_COARSE_TOL`) that runs
+    first, until its own residual is below LOBPCG_COARSE_TOL |theta| or stops halving over
+    :data:`LOBPCG_CHUNK` iterations (its rounding floor); ``matvec`` then finishes from its vector,
+    so the result is ``matvec``'s alone. lobpcg's tolerance is absolute, so each phase reruns it
+    from its best vector with tol |theta| of the current theta until the relative test holds."""
     import warnings
 
     from scipy.sparse.linalg import LinearOperator, lobpcg
 
     count = [setup_matvecs]
 
-    def counted(v):
-        count[0] += 1
-        return matvec(v)
+    def operator(product):
+        def counted(v):
+            count[0] += 1
+            return product(v)
 
-    def block(V):
-        V = np.asarray(V).reshape(m, -1)
-        return np.column_stack([counted(V[:, i]) for i in range(V.shape[1])])
+        def block(V):
+            V = np.asarray(V).reshape(m, -1)
+            return np.column_stack([counted(V[:, i]) for i in range(V.shape[1])])
 
-    op = LinearOperator((m, m), matvec=block, matmat=block, dtype=np.float64)
+        return counted, LinearOperator((m, m), matvec=block, matmat=block, dtype=np.float64)
+
+    def phase(product, v, tol, chunk):
+        counted, op = operator(product)
+        theta, r = _ritz(counted, v)
+        while r > tol * abs(theta) and count[0] < maxiter:
+            with warnings.catch_warnings():    # "not reaching the requested tolerance": judged here
+                warnings.simplefilter("ignore")
+                _, vecs = lobpcg(op, v[:, None], M=precond, largest=False, tol=0.9 * tol * abs(theta),
+                                 maxiter=min(chunk, maxiter - count[0]))
+            w = vecs[:, 0] / np.linalg.norm(vecs[:, 0])
+            theta_w, r_w = _ritz(counted, w)
+            if not np.isfinite(theta_w):
+                break
+            stalled = r_w > 0.5 * r
+            v, theta, r = w, theta_w, r_w
+            if stalled and chunk < maxiter:
+                break
+        return v, theta, r
+
     v = _start(m) if v0 is None else np.asarray(v0, dtype=np.float64)
     v = v / np.linalg.norm(v)
-    theta, r = _ritz(counted, v)
-    while r > tol * abs(theta) and count[0] < maxiter:
-        with warnings.catch_warnings():    # "not reaching the requested tolerance": judged below
-            warnings.simplefilter("ignore")
-            _, vecs = lobpcg(op, v[:, None], M=precond, largest=False, tol=0.9 * tol * abs(theta),
-                             maxiter=maxiter - count[0])
-        v = vecs[:, 0] / np.linalg.norm(vecs[:, 0])
-        theta, r = _ritz(counted, v)
+    if coarse is not None:
+        try:
+            v = phase(coarse, v, LOBPCG_COARSE_TOL, LOBPCG_CHUNK)[0]
+        except np.linalg.LinAlgError:      # lobpcg broke down on the rounded products: start over
+            pass
+    v, theta, r = phase(matvec, v, tol, maxiter)
     return Extreme(theta, lower=theta - r, upper=theta, residual=r, method="lobpcg",
                    lower_kind="residual", upper_kind="verified", matvecs=count[0],
                    converged=bool(r <= tol * abs(theta)), vector=v)
@@ -312,8 +340,13 @@ def _khatri_rao_extreme(A: np.ndarray, X: np.ndarray, weights: np.ndarray | None
     def matvec(v):
         return model.khatri_rao_gram_matvec(B, X, v)
 
+    B32, X32 = B.astype(np.float32), X.astype(np.float32)
+
+    def coarse(v):
+        return model.khatri_rao_gram_matvec(B32, X32, v.astype(np.float32)).astype(np.float64)
+
     precond = _outlier_preconditioner(B, X, matvec(np.ones(m)))
-    return _lobpcg_min(matvec, m, precond, v0=v0, setup_matvecs=1)
+    return _lobpcg_min(matvec, m, precond, v0=v0, setup_matvecs=1, coarse=coarse)
 
 
 def lambda_min_H(X: np.ndarray, z: np.ndarray | None, A: np.ndarray, *,
@@ -338,7 +371,7 @@ def lambda_max_khatri_rao(A: np.ndarray, X: np.ndarray, *, dense_limit: int = DE
 def lambda_min_G(F: np.ndarray, *, dense_limit: int = DENSE_M_LIMIT) -> Extreme:
     """lambda_min(G), G = F^T F (Section 3), F (S, m): 0 exactly when m > S (rank <= S)."""
     S, m = F.shape
-    if m <= EIGVALSH_M_MAX:
+    if m <= min(EIGVALSH_M_MAX, dense_limit):
         return Extreme(model.lambda_min(model.G_matrix(F)))
     if m > S:
         return _RANK_ZERO

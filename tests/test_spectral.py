@@ -68,6 +68,13 @@ def test_lobpcg_warm_start_and_forced_iterations():
     mv = lambda v: model.khatri_rao_gram_matvec(B, d.X, v)
     short = spectral._lobpcg_min(mv, 60, None, maxiter=3)
     assert not short.converged and short.upper >= ref and short.matvecs < 10
+    # a coarse product whose rounding floor (1e-2 relative) is above LOBPCG_COARSE_TOL: the coarse
+    # phase stalls and stops, the exact products finish, the result is theirs
+    noise = np.random.default_rng(1)
+    rough = lambda v: mv(v) * (1 + 1e-2 * noise.standard_normal(60))
+    T = spectral._outlier_preconditioner(B, d.X, mv(np.ones(60)))
+    got = spectral._lobpcg_min(mv, 60, T, coarse=rough)
+    assert got.converged and got.value == pytest.approx(ref, rel=REL)
 
 
 def test_shift_invert_verifies_its_lower_bound(monkeypatch):
