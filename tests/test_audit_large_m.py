@@ -231,3 +231,23 @@ def test_schema1_thresholds_above_the_limit_are_not_re_derivable():
     assert r.outcome is Outcome.INCOMPLETE and not r.mismatches
     assert [c.path for c in r.cannot] == ["properties"] and "limit kernels" in r.cannot[0].why
     assert audit(p).outcome is Outcome.CLEAN
+
+
+def test_null_limit_kernels_are_no_claim_only_when_the_certificate_says_so(paper, tmp_path):
+    """Verify above its own limit writes the limit-kernel values as null with ``limit_kernels``
+    saying why: no claim, listed as not vouched (also by the dense audit); a null without that
+    sentence is a wrong value."""
+    def null(c, why):
+        for base in (c["properties"]["29"]["details"], c["diagnostics"]["X"]):
+            for k in stats.LIMIT_KEYS:
+                if k in base:
+                    base[k] = None
+            if why:
+                base["limit_kernels"] = "not computed: m = 60 > dense_limit 10"
+
+    r = audit(_tampered(tmp_path, paper[1], lambda c: null(c, True)))
+    assert r.outcome is Outcome.CLEAN and not r.unvouched
+    why = dict(r.not_vouched)
+    assert why["properties.29.details.lambda_min_Hw"] == stats.NULL_LIMIT == why["diagnostics.X.lambda_min_Hz"]
+    r = audit(_tampered(tmp_path, paper[1], lambda c: null(c, False)))
+    assert r.outcome is Outcome.MISMATCH and "properties.29.details.lambda_min_Hw" in {m.path for m in r.mismatches}

@@ -33,6 +33,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -434,6 +435,20 @@ def bound_30(q: Quantities, Gamma0: np.ndarray, S_star: int, weyl: tuple[float, 
 def value_H0(q: Quantities) -> float:
     """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (float value)."""
     return enclosure_H0(q).value
+
+
+LIMIT_KEYS = ("lambda_min_Hw", "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw", "concentration_ratio_G",
+              "concentration_ratio_H")
+"""Values read off the limit kernels H^w, H^z (diagnostics only: no status depends on them)."""
+NULL_LIMIT = "null: the certificate says the limit kernels were not computed (limit_kernels); no claim"
+
+
+def unclaimed_limit(d: Mapping[str, Any]) -> list[str]:
+    """The :data:`LIMIT_KEYS` of ``d`` that are null while ``d["limit_kernels"]`` says why they were
+    not computed: no claim is made, so nothing is re-derived (they are listed as not vouched)."""
+    if not isinstance(d.get("limit_kernels"), str):
+        return []
+    return [k for k in LIMIT_KEYS if k in d and d[k] is None]
 
 
 def limit_lambda_min(q: Quantities) -> tuple[float, float]:
