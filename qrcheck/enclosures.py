@@ -586,22 +586,35 @@ def lambda_max_batched_upper(Ms: np.ndarray, values: np.ndarray, error: np.ndarr
 
 
 # ---- (20): Gershgorin over every k ------------------------------------------------------------------
-def gershgorin_all_k_upper(row_cumsum: np.ndarray, d_upper: np.ndarray, bound: ProductBound) -> np.ndarray:
-    """(m,): entry k-1 bounds max_{|J|=k} ||X^J||^2 from above for every k = 1..m.
+def gershgorin_all_k_upper(row_cumsum: np.ndarray, d_upper: np.ndarray, bound: ProductBound,
+                           m: int | None = None) -> np.ndarray:
+    """(K + 1,): entry k-1 bounds max_{|J|=k} ||X^J||^2 from above for k = 1..K+1 (every k when
+    K + 1 = m, the number of data points; default ``row_cumsum.shape[1]``).
 
-    row_cumsum (b, m): for b of the rows j (all m, or one row block: ``search.row_cumsum``), entry
-    k-1 = sum of the k-1 largest computed |<X^j, X^j'>|, j' != j; d_upper (b,): upper ends of
+    row_cumsum (b, K + 1): for b of the rows j (all m, or one row block: ``search.row_cumsum``),
+    entry k-1 = sum of the k-1 largest computed |<X^j, X^j'>|, j' != j; d_upper (b,): upper ends of
     their ||X^j||^2. Gershgorin on the k x k Gram of any J gives max_j (||X^j||^2 + sum of the k-1
     largest true |<X^j, X^j'>|), and each true entry is within r (the largest radius) of its
     computed value, so the k-1 largest true ones sum to at most the computed sum + (k-1) r. The
     maximum is over the given rows: over all m rows it is a running maximum of the blocks' results
-    (``search.sorted_rows``). O(b m) on the existing cumulative sums."""
-    m = row_cumsum.shape[1]
-    k1 = np.arange(m, dtype=np.float64)  # k - 1
+    (``search.sorted_rows``). O(b K) on the existing cumulative sums."""
+    m = row_cumsum.shape[1] if m is None else m
+    k1 = np.arange(row_cumsum.shape[1], dtype=np.float64)  # k - 1
     # rounding to nearest and ``up`` are non-decreasing, so the maximum over rows may be taken right
     # after the first addition: the same floats as up((d + cs + (k-1) r) (1 + gamma)).max(axis=0)
-    top = (d_upper[:, None] + row_cumsum).max(axis=0) if row_cumsum.shape[0] else np.full(m, -np.inf)
+    top = (d_upper[:, None] + row_cumsum).max(axis=0) if row_cumsum.shape[0] else np.full(k1.size, -np.inf)
     return up((top + k1 * bound.max()) * (1.0 + gamma(m + 2)))
+
+
+def gershgorin_tail_upper(head_upper: float, kth: float, K: int, m: int, bound: ProductBound) -> np.ndarray:
+    """(m - 1 - K,): upper bounds on max_{|J|=k} ||X^J||^2 for k - 1 = K+1..m-1 from the K largest
+    computed |<X^j, X^j'>| of each row only: the k - 1 largest sum to at most the K largest plus
+    (k - 1 - K) times the K-th largest, so with ``head_upper`` >= max_j (||X^j||^2 upper end + the
+    computed sum of the K largest) and ``kth`` >= every row's K-th largest, Gershgorin and (E1)
+    give (head + (k - 1 - K) kth + (k - 1) r) (1 + gamma_{m+4}) (the chain has at most K + 5
+    roundings of non-negative terms)."""
+    k1 = np.arange(K + 1, m, dtype=np.float64)
+    return up((head_upper + (k1 - K) * kth + k1 * bound.max()) * (1.0 + gamma(m + 4)))
 
 
 # ---- (21): a witness direction ------------------------------------------------------------------------

@@ -69,9 +69,15 @@ class Quantities:
         return float(np.sqrt(np.max(self.gram_rows.diag)))
 
     @cached_property
+    def gram_scan(self) -> "search.GramScan":
+        """One pass over X^T X by row blocks (``search.scan_rows``; m >= 2): (19)'s largest
+        off-diagonal |<X^j, X^j'>| and its pair, (20)'s best pair (k = 2) and cluster counts."""
+        return search.scan_rows(self.gram_rows)
+
+    @property
     def offdiag_abs_max(self) -> tuple[float, int, int]:
-        """(19): (max_{j != j'} |<X^j, X^j'>|, j, j') by row blocks (``search.offdiag_abs_max``); m >= 2."""
-        return search.offdiag_abs_max(self.gram_rows)
+        """(19): (max_{j != j'} |<X^j, X^j'>|, j, j') (``gram_scan``); m >= 2."""
+        return self.gram_scan.offdiag
 
     @cached_property
     def lambda_min_XXt(self) -> float:

@@ -302,26 +302,38 @@ def _diagonal(b: int, s: int) -> tuple[np.ndarray, np.ndarray]:
     return i, s + i
 
 
-def offdiag_abs_max(rows: GramRows) -> tuple[float, int, int]:
-    """(19): (max over j != j' of |(X^T X)_{jj'}|, j, j'), the first maximal entry in row-major
-    order; block by block (m >= 2)."""
-    best = (-1.0, 0, 1)
-    for s, B in rows.blocks():
-        A = np.abs(B)
-        A[_diagonal(A.shape[0], s)] = -1.0
-        f = int(np.argmax(A))
-        if float(A.flat[f]) > best[0]:
-            best = (float(A.flat[f]), s + f // rows.m, f % rows.m)
-    return best
+#: (20)'s cluster levels: for each data point j and level t, #{j' : |<X^j, X^j'>| >= t} is a
+#: subset size the search examines (``properties.p20.cluster_sizes``)
+CLUSTER_LEVELS = (0.999, 0.99, 0.9, 0.5)
 
 
-def best_pair(rows: GramRows) -> tuple[int, int]:
-    """(20) at k = 2: the pair (j, j') maximising ||X^{j,j'}||^2 = lambda_max [[a, c], [c, b]] =
-    (a+b)/2 + sqrt(((a-b)/2)^2 + c^2) over all pairs (the first in row-major order), by blocks."""
-    d = rows.diag
-    m = rows.m
+@dataclass(frozen=True)
+class GramScan:
+    """One pass over the row blocks of X^T X, X (n, m), m >= 2, for what (19) and (20) read.
+
+    offdiag : (19) (max over j != j' of |(X^T X)_{jj'}|, j, j'), the first maximal entry in
+        row-major order.
+    pair : (20) at k = 2, the pair (j, j') maximising ||X^{j,j'}||^2 = lambda_max [[a, c], [c, b]]
+        = (a+b)/2 + sqrt(((a-b)/2)^2 + c^2) (the first in row-major order).
+    counts : {t: the distinct row counts #{j' : |<X^j, X^j'>| >= t} (j' = j included) that are
+        >= 3} per level t: (20)'s cluster sizes.
+    """
+
+    offdiag: tuple[float, int, int]
+    pair: tuple[int, int]
+    counts: dict
+
+
+def scan_rows(rows: GramRows, levels=CLUSTER_LEVELS) -> GramScan:
+    """The :class:`GramScan` of ``rows`` (m >= 2) in one pass, memory O(block x m). Every value is
+    the one the whole matrix gives (maxima and first maximisers of the blocks' maxima); the pair's
+    search looks only at the entries with |c| >= lower end - max_j ||X^j||^2 (lambda <= max(a, b)
+    + |c|, with a margin for the rounding), which contain every maximiser."""
+    d, m = rows.diag, rows.m
     dmax = float(np.max(d))
-    best = (-math.inf, 0, 1)
+    low = min(levels) if levels else math.inf
+    counts: dict = {t: set() for t in levels}
+    off, pair = (-1.0, 0, 1), (-math.inf, 0, 1)
 
     def lam(a, b, c):
         return (a + b) / 2 + np.sqrt(((a - b) / 2) ** 2 + c ** 2)
@@ -329,44 +341,67 @@ def best_pair(rows: GramRows) -> tuple[int, int]:
     for s, B in rows.blocks():
         b = B.shape[0]
         A = np.abs(B)
+        # a row counts >= 3 at some level only if it does at the lowest: those few rows are recounted
+        hit = np.flatnonzero(np.count_nonzero(A >= low, axis=1) >= 3)
+        for t in levels:
+            counts[t].update(int(c) for c in np.count_nonzero(A[hit] >= t, axis=1) if c >= 3)
         A[_diagonal(b, s)] = -1.0
-        f = int(np.argmax(A))  # the pair of the largest |c|: a lower end for this block's maximum
-        lo = max(best[0], float(lam(d[s + f // m], d[f % m], B.flat[f])))
-        # lambda <= max(a, b) + |c| <= max_j ||X^j||^2 + |c| (the margin covers the rounding): only
-        # those entries can reach the maximum, and row-major order among them breaks ties as on the
-        # whole matrix
-        i, j = np.nonzero(A >= lo - dmax - 1e-12 * abs(lo))
-        keep = i != j - s
-        i, j = i[keep], j[keep]
-        if i.size:
-            v = lam(d[s + i], d[j], B[i, j])
+        top = A.max(axis=1)
+        r = int(np.argmax(top))  # the first row with the block's largest |c|, its first column
+        c = int(np.argmax(A[r]))
+        if float(top[r]) > off[0]:
+            off = (float(top[r]), s + r, c)
+        # that pair gives a lower end for the pair's maximum; only rows whose largest |c| reaches
+        # it minus max_j ||X^j||^2 hold candidates
+        lo = max(pair[0], float(lam(d[s + r], d[c], B[r, c])))
+        thr = lo - dmax - 1e-12 * abs(lo)
+        for r in np.flatnonzero(top >= thr):
+            j = np.flatnonzero(A[r] >= thr)
+            j = j[j != s + r]
+            if not j.size:
+                continue
+            v = lam(d[s + r], d[j], B[r, j])
             t = int(np.argmax(v))
-            if float(v[t]) > best[0]:
-                best = (float(v[t]), s + int(i[t]), int(j[t]))
-    return best[1], best[2]
+            if float(v[t]) > pair[0]:
+                pair = (float(v[t]), s + int(r), int(j[t]))
+    return GramScan(off, (pair[1], pair[2]), {t: frozenset(c) for t, c in counts.items()})
 
 
-def row_cumsum(B: np.ndarray, s: int) -> np.ndarray:
-    """(b, m) from the row block B = rows s..s+b-1 of X^T X: row j, entry k-1 = sum of the k-1
-    largest |<X^j, X^j'>| over j' != j (entry 0 = 0), what Gershgorin's bound on max_{|J|=k}
-    ||X^J||^2 needs."""
+#: (20)'s Gershgorin pass sorts only this many of the largest |<X^j, X^j'>| of a row; for larger k
+#: it uses a rigorous extrapolation (``sorted_rows``), which never matters where Gershgorin_k is
+#: above ||X||^2 (the bound is min(||X||, Gershgorin_k^{1/2})): at m <= TOP_K + 1 nothing changes
+TOP_K = 4096
+
+
+def row_cumsum(B: np.ndarray, s: int, K: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """From the row block B (b, m) = rows s..s+b-1 of X^T X: ((b, K + 1) row j, entry k-1 = sum of
+    the k-1 largest |<X^j, X^j'>| over j' != j (entry 0 = 0), for k - 1 <= K (default m - 1);
+    (b,) the K-th largest of them (0 when K = 0)), what Gershgorin's bound on max_{|J|=k} ||X^J||^2
+    needs. The K largest are found by a partition and then sorted (the same sums as a full sort)."""
     b, m = B.shape
+    K = m - 1 if K is None else K
+    out = np.zeros((b, K + 1))
+    if K == 0:
+        return out, np.zeros(b)
     G = np.abs(B)
     G[_diagonal(b, s)] = -np.inf
+    if K < m - 1:
+        G = np.partition(G, m - K, axis=1)[:, m - K:]
     G.sort(axis=1)
-    G = G[:, :0:-1]  # descending, without the diagonal (sorted first)
-    out = np.zeros((b, m))
+    G = G[:, :0:-1] if K == m - 1 else G[:, ::-1]  # descending, without the diagonal
     np.cumsum(G, axis=1, out=out[:, 1:])
-    return out
+    return out, G[:, -1].copy()
 
 
 @dataclass(frozen=True)
 class SortedRows:
     """One pass over the row-sorted |X^T X| ((20)'s Gershgorin bound), block by block.
 
-    gershgorin_sq : (m,) entry k-1 = max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j).
-    gershgorin_upper : (m,) its rigorous upper ends (``enclosures.gershgorin_all_k_upper``), or None.
-    at : {k: (m,)} per-row sums of the k-1 largest |<X^j, X^j'>|, for the k asked for.
+    gershgorin_sq : (m,) entry k-1 = max_j (||X^j||^2 + sum of the k-1 largest |<X^j, X^j'>|, j' != j)
+        (for k - 1 > ``TOP_K`` an upper bound on it, see ``sorted_rows``).
+    gershgorin_upper : (m,) rigorous upper ends (``enclosures.gershgorin_all_k_upper``), or None.
+    at : {k: (m,)} per-row sums of the k-1 largest |<X^j, X^j'>| (or, for k - 1 > ``TOP_K``, the
+        same upper bound), for the k asked for.
     """
 
     gershgorin_sq: np.ndarray
@@ -379,21 +414,36 @@ def sorted_rows(rows: GramRows, ks=(), d_upper: np.ndarray | None = None, bound=
     ``d_upper`` (m,), the upper ends of ||X^j||^2, and ``bound``, the Gram matrix's
     ``enclosures.ProductBound``, their rigorous upper ends), plus the per-row sums at each k in
     ``ks``. Memory O(block x m); the same numbers as on the whole matrix (a maximum over rows is a
-    maximum of the blocks' maxima)."""
+    maximum of the blocks' maxima). Only the K = min(m - 1, ``TOP_K``) largest entries of a row are
+    sorted: for k - 1 > K the k - 1 largest sum to at most (the K largest) + (k - 1 - K) (the K-th
+    largest), and the maximum over rows of that to at most max_j (d_j + sum of K) + (k - 1 - K)
+    max_j (K-th largest) (``enclosures.gershgorin_tail_upper``)."""
     from . import enclosures as E
 
     m, d = rows.m, rows.diag
-    gsq = np.full(m, -np.inf)
-    gup = None if d_upper is None else np.full(m, -np.inf)
+    K = min(m - 1, TOP_K) if m else 0
+    gsq = np.full(K + 1, -np.inf)
+    gup = None if d_upper is None else np.full(K + 1, -np.inf)
+    head, head_up, last = -np.inf, -np.inf, -np.inf  # the tail's ingredients (k - 1 > K)
     at = {int(k): np.empty(m) for k in ks}
     for s, B in rows.blocks():
-        cs = row_cumsum(B, s)
+        cs, kth = row_cumsum(B, s, K)
         e = s + B.shape[0]
         np.maximum(gsq, (d[s:e, None] + cs).max(axis=0), out=gsq)
         if gup is not None:
-            np.maximum(gup, E.gershgorin_all_k_upper(cs, d_upper[s:e], bound), out=gup)
+            np.maximum(gup, E.gershgorin_all_k_upper(cs, d_upper[s:e], bound, m=m), out=gup)
         for k, a in at.items():
-            a[s:e] = cs[:, k - 1]
+            a[s:e] = cs[:, k - 1] if k - 1 <= K else cs[:, K] + (k - 1 - K) * kth
+        if K < m - 1:
+            head = max(head, float(np.max(d[s:e] + cs[:, K])))
+            last = max(last, float(np.max(kth)))
+            if gup is not None:
+                head_up = max(head_up, float(np.max(d_upper[s:e] + cs[:, K])))
+    if K < m - 1:
+        j = np.arange(K + 1, m, dtype=np.float64) - K  # k - 1 - K for k - 1 = K+1..m-1
+        gsq = np.concatenate([gsq, head + j * last])
+        if gup is not None:
+            gup = np.concatenate([gup, E.gershgorin_tail_upper(head_up, last, K, m, bound)])
     return SortedRows(gsq, gup, at)
 
 
@@ -529,12 +579,13 @@ def alternate_norm(X: np.ndarray, k: int, v: np.ndarray, iterations: int, work: 
 def search_norms(X: np.ndarray, ks: list[int], effort: Effort, rng: np.random.Generator, budget: Budget,
                  progress: Callable[[float], None] | None = None, *, gram: "np.ndarray | GramRows | None" = None,
                  X_norm: float | None = None, row_sums: Callable[[int], np.ndarray] | None = None,
-                 work: Work | None = None) -> list[NormSearch]:
+                 pair: tuple[int, int] | None = None, work: Work | None = None) -> list[NormSearch]:
     """Lower ends for max_{|J|=k} ||X^J||, k in ``ks``, X (n, m).
 
     ``gram``: X^T X (m, m) or its row blocks (:class:`GramRows`; computed block by block from X when
     not given), ``X_norm`` = ||X||, ``row_sums(k)`` (m,) = per-row sums of the k-1 largest
-    |<X^j, X^j'>| (``Quantities.gram_sorted``; from ``gram`` when not given). Exact for k in
+    |<X^j, X^j'>| (``Quantities.gram_sorted``; from ``gram`` when not given), ``pair`` the best
+    pair (``GramScan.pair``; from ``gram`` when not given). Exact for k in
     {1, 2, m} (and for any k whose family has at most ``effort.subset_samples`` members:
     enumerated). Otherwise the best of: random k-subsets (the baseline, ``effort.subset_samples``
     per k); greedy growth from ``effort.restarts`` seeds (alternately the Gershgorin-heaviest
@@ -559,7 +610,7 @@ def search_norms(X: np.ndarray, ks: list[int], effort: Effort, rng: np.random.Ge
         j = int(np.argmax(colnorm))
         out[1] = NormSearch(1, float(colnorm[j]), (j,), "exact (k = 1)", True)
     if 2 in ks and m >= 2:
-        J = tuple(sorted(best_pair(rows)))
+        J = tuple(sorted(scan_rows(rows, ()).pair if pair is None else pair))
         out[2] = NormSearch(2, spectral_norm(X[:, list(J)]), J, "exact (k = 2: all pairs)", True)
     if m in ks:
         out[m] = NormSearch(m, spectral_norm(X) if X_norm is None else X_norm, tuple(range(m)), "exact (J = [m])", True)

@@ -50,8 +50,7 @@ def test_block_statistics_equal_the_dense_ones(d, small_blocks):
     # blocks of the dense matrix: the same floats, bitwise
     one, many = search.GramRows(None, G, block_bytes=1 << 30), search.GramRows(None, G)
     assert many.rows < d.X.shape[1] // 4  # many blocks
-    assert search.offdiag_abs_max(one) == search.offdiag_abs_max(many)
-    assert search.best_pair(one) == search.best_pair(many)
+    assert search.scan_rows(one) == search.scan_rows(many)
     a, b = search.sorted_rows(one, (3, 7)), search.sorted_rows(many, (3, 7))
     assert np.array_equal(a.gershgorin_sq, b.gershgorin_sq) and all(np.array_equal(a.at[k], b.at[k]) for k in (3, 7))
     assert p20.cluster_sizes(one) == p20.cluster_sizes(many) == p20.cluster_sizes(G)
@@ -59,8 +58,8 @@ def test_block_statistics_equal_the_dense_ones(d, small_blocks):
     v, j, jp = free.offdiag_abs_max
     v0, j0, jp0 = dense.offdiag_abs_max
     assert abs(v - v0) <= 2 * r and (j, jp) == (j0, jp0)
-    assert search.best_pair(free.gram_rows) == search.best_pair(dense.gram_rows)
-    assert p20.cluster_sizes(free.gram_rows) == p20.cluster_sizes(dense.gram_rows)
+    assert free.gram_scan.pair == dense.gram_scan.pair and free.gram_scan.counts == dense.gram_scan.counts
+    assert p20.cluster_sizes(free.gram_rows) == p20.cluster_sizes(dense.gram_scan) == p20.cluster_sizes(G)
     m = d.X.shape[1]
     k1 = np.arange(m)
     tol = 2 * k1 * r + 1e-13 * np.abs(dense.gram_sorted().gershgorin_sq)
@@ -115,15 +114,36 @@ def test_matrix_free_memory_is_blocks_not_m_squared(monkeypatch):
     assert "gram" not in q.__dict__
 
 
-def test_gershgorin_bound_stays_rigorous_in_blocks(small_blocks):
-    """The blocked proved bound still bounds every k-subset's squared norm (checked by the
-    largest k-subset norms the exhaustive search knows on a tiny clustered input)."""
+@pytest.mark.parametrize("top_k", [None, 3])
+def test_gershgorin_bound_stays_rigorous_in_blocks(small_blocks, monkeypatch, top_k):
+    """The blocked proved bound (and, with only the top_k largest entries of a row sorted, its
+    extrapolation to larger k) still bounds every k-subset's squared norm, by enumeration on a tiny
+    clustered input."""
     import itertools
 
+    if top_k is not None:
+        monkeypatch.setattr(search, "TOP_K", top_k)
     d = clustered(5, n=4, m=9, cluster=4)
     free = Quantities.of(d, dense_limit=2)
     up = free.bounds.gershgorin_upper
+    assert up.shape == (9,)
     for k in range(1, 10):
         truth = max(np.linalg.eigvalsh(d.X[:, J].T @ d.X[:, J])[-1]
                     for J in map(list, itertools.combinations(range(9), k)))
         assert truth <= up[k - 1]
+        assert truth <= free.gershgorin_sq(k) * (1 + 1e-12)
+
+
+def test_top_k_sorting_changes_nothing_up_to_k_and_only_loosens_beyond(monkeypatch):
+    d = make_draw(n=20, S=40, m=60, seed=6)
+    rows = search.GramRows(None, d.X.T @ d.X)
+    b = E.gram_bound(d.X)
+    d_up = E.sum_squares(d.X, 0)[2]
+    full = search.sorted_rows(rows, (4, 30), d_up, b)
+    monkeypatch.setattr(search, "TOP_K", 10)
+    part = search.sorted_rows(rows, (4, 30), d_up, b)
+    assert np.array_equal(full.gershgorin_sq[:11], part.gershgorin_sq[:11])
+    assert np.array_equal(full.gershgorin_upper[:11], part.gershgorin_upper[:11])
+    assert np.all(part.gershgorin_sq[11:] >= full.gershgorin_sq[11:])
+    assert np.all(part.gershgorin_upper[11:] >= full.gershgorin_upper[11:])
+    assert np.array_equal(full.at[4], part.at[4]) and np.all(part.at[30] >= full.at[30])

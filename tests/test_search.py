@@ -301,3 +301,48 @@ def test_time_budget_cuts_and_says_so():
     assert r.details["budget_cut"] is True
     J, k = r.witness["J"], r.witness["k"]
     assert np.linalg.norm(d.X[:, J], 2) / (1 + math.sqrt(k / 10)) == pytest.approx(r.statistic, rel=1e-12)
+
+
+def test_effort_json_round_trip_and_the_work_cap_rule():
+    for e in EFFORT_PRESETS.values():
+        assert Effort.from_json(e.to_json()) == e
+    old = {"subset_samples": 64, "restarts": 4, "iterations": 30, "time_budget": None}  # before issue 15
+    assert Effort.from_json(old).work is None and Effort.from_json(old).preset == "custom"
+    assert Effort().work_flops(100, 5000) == max(search.WORK_FLOOR, Effort().work * search.pass_flops(100, 5000))
+    assert Effort().work_flops(5, 10) == search.WORK_FLOOR and Effort(work=None).work_flops(5, 10) is None
+
+
+def test_work_cap_cuts_deterministically_and_witnesses_still_recompute(monkeypatch):
+    """A cap of a few passes over X binds (the floor lowered for the test): the searches stop at
+    the same step on every run, say so, and their witnesses are still what they claim."""
+    monkeypatch.setattr(search, "WORK_FLOOR", 0.0)
+    d = make_draw(n=10, S=20, m=200, seed=9)
+    res = []
+    for _ in range(2):
+        ctx = CheckContext.of(d, PAPER, Effort(work=30.0))
+        res.append([get(eq).check(ctx) for eq in ("20", "21")])
+    for a, b in zip(*res):
+        assert a.to_json() == b.to_json()
+    r20, r21 = res[0]
+    assert r20.details["work_cut"] and r21.details["work_cut"]
+    assert p20.witness_value(d.X, r20.witness) == pytest.approx(r20.statistic, rel=1e-12)
+    assert r20.lower <= r20.upper
+    assert p21.witness_value(d.X, r21.witness) == pytest.approx(r21.statistic, rel=1e-9, abs=1e-12)
+    assert r21.lower <= r21.statistic
+    free = get("20").check(CheckContext.of(d, PAPER, Effort(work=None)))
+    assert free.details["work_cut"] is False and free.lower <= free.upper
+
+
+def test_blocked_primitives_match_their_definitions():
+    """smallest() is the stable argsort's first k; the large-subset norm and direction agree with
+    LAPACK's SVD."""
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 5, size=300).astype(float)  # many ties
+    for k in (1, 7, 150, 300):
+        assert np.array_equal(search.smallest(s, k), np.sort(np.argsort(s, kind="stable")[:k]))
+    X = rng.standard_normal((30, 1200))
+    J = np.arange(0, 1200, 2)
+    assert X[:, J].size > search.SMALL_SUBSET
+    assert search.subset_norm(X, J) == pytest.approx(np.linalg.norm(X[:, J], 2), rel=1e-13)
+    u = search.top_left_vector(X[:, J])
+    assert abs(u @ np.linalg.svd(X[:, J])[0][:, 0]) == pytest.approx(1.0, rel=1e-10)

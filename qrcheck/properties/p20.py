@@ -26,26 +26,22 @@ from . import Checker
 from .. import enclosures as E, probability
 from ..quantities import Quantities
 from ..results import Sense, Status
-from ..search import Budget, GramRows, Work, search_norms
+from ..search import CLUSTER_LEVELS, Budget, GramRows, GramScan, Work, scan_rows, search_norms
 
 
-CLUSTER_LEVELS = (0.999, 0.99, 0.9, 0.5)
 MAX_CLUSTER_SIZES = 12
 
 
-def cluster_sizes(gram: "np.ndarray | GramRows", levels=CLUSTER_LEVELS, limit: int = MAX_CLUSTER_SIZES) -> list[int]:
+def cluster_sizes(gram: "np.ndarray | GramRows | GramScan", levels=CLUSTER_LEVELS,
+                  limit: int = MAX_CLUSTER_SIZES) -> list[int]:
     """Subset sizes the data suggest for (20): for each data point j and level t, the number of
     points j' (j included) with |<X^j, X^j'>| >= t; the distinct sizes >= 3, largest first, at most
     ``limit`` of them. A cluster of k nearly parallel columns has ||X^J|| ~ sqrt(k). ``gram``: X^T X
-    (m, m) or its row blocks (``search.GramRows``, memory O(block x m))."""
-    rows = gram if isinstance(gram, GramRows) else GramRows(None, gram)
-    sizes: set[int] = set()
-    low = min(levels)
-    for _, B in rows.blocks():
-        i, j = np.nonzero(np.abs(B) >= low)  # the few entries any level counts
-        a = np.abs(B[i, j])
-        for t in levels:
-            sizes.update(int(c) for c in np.unique(np.bincount(i[a >= t], minlength=B.shape[0])) if c >= 3)
+    (m, m), its row blocks (``search.GramRows``, memory O(block x m)), or their scan at these
+    levels (``Quantities.gram_scan``)."""
+    if not isinstance(gram, GramScan):
+        gram = scan_rows(gram if isinstance(gram, GramRows) else GramRows(None, gram), levels)
+    sizes = {c for t in levels for c in gram.counts[t] if c >= 3}
     return sorted(sizes, reverse=True)[:limit]
 
 
@@ -120,12 +116,12 @@ class UniformNorm(Checker):
         thr, _, _ = ctx.threshold(self.eq, 1.0)
         rng, budget = ctx.search_rng(self.eq), Budget(ctx.effort.time_budget)
         q, b, n, m = ctx.q, ctx.q.bounds, ctx.n, ctx.m
-        clusters = [k for k in cluster_sizes(q.gram_rows) if k <= m]
+        clusters = [k for k in cluster_sizes(q.gram_scan) if k <= m] if m >= 2 else []
         ks = sorted(set(k_grid(m, n)) | set(clusters))
         work = Work(ctx.effort.work_flops(n, m))
         found = search_norms(q.X, ks, ctx.effort, rng, budget, ctx.progress(self.eq, "(20) subset norms"),
                              gram=q.gram_rows, X_norm=q.X_norm, row_sums=lambda k: q.gram_sorted((k,)).at[k],
-                             work=work)
+                             pair=q.gram_scan.pair if m >= 2 else None, work=work)
         # proved bound for every k = 1..m: min(||X||, Gershgorin_k^{1/2}) / (1 + sqrt(k/n))
         k_all = np.arange(1, m + 1, dtype=np.float64)
         scale_all = 1.0 + np.sqrt(k_all / n)
