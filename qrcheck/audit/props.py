@@ -338,8 +338,7 @@ class PropertyAudit:
         if q.blocked:
             # eigenvalues of the m x m limit kernels (and of H0 unless its rank gives lambda_min = 0):
             # informational, no status reads them
-            skip = ["lambda_min_Hw", "lambda_min_Hz", "S_lambda_min_Hz", "E_zeta2_S_lambda_min_Hw",
-                    "concentration_ratio_G", "concentration_ratio_H"]
+            skip = list(stats.LIMIT_KEYS)
             what = "the limit kernels H^w, H^z"
             try:
                 stats.enclosure_H0(q)
