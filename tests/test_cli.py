@@ -138,3 +138,22 @@ def test_help_and_a_usage_error_do_not_import_the_numerical_stack():
     for args, code_ in ((["--help"], 0), (["verify", "--n", "0"], 2)):
         r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         assert f"RESULT {code_} False False" in r.stdout, (args, r.stdout[-300:], r.stderr[-300:])
+
+
+def test_audit_dense_m_names_what_it_skipped(tmp_path):
+    """Above --dense-m the audit forms no m x m matrix: the statuses are still re-derived (exit 0),
+    and the last line says how many values were left unchecked instead of 'every claim re-verified';
+    the count is the report's ``skipped``."""
+    from qrcheck.audit import audit
+
+    out = tmp_path / "c.json"
+    r = runner.invoke(app, ["verify", "--n", "20", "--S", "40", "--m", "60", "--out", str(out)])
+    assert r.exit_code in (0, 1), r.output
+    full = runner.invoke(app, ["audit", str(out)])
+    assert full.exit_code == 0 and "every claim re-verified" in full.output
+    blocked = runner.invoke(app, ["audit", str(out), "--dense-m", "10"])
+    report = audit(out, dense_m=10)
+    assert blocked.exit_code == report.exit_code == 0
+    assert len(report.skipped) > 0 and audit(out).skipped == ()
+    assert "every claim re-verified" not in blocked.output
+    assert f"{len(report.skipped)} value(s) no status depends on not re-derived" in " ".join(blocked.output.split())

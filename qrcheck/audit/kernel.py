@@ -56,7 +56,9 @@ class AuditReport:
     mismatches : each claim that does not hold (path, claimed, recomputed, why).
     cannot : claims that cannot be re-derived here, each with its remedy (exit 3 when nothing failed).
     unvouched : keys of the certificate the audit did not re-derive (printed as "not checked").
-    not_vouched : (key, reason) skipped by the documented list (timings, versions, free text).
+    not_vouched : (key, reason) skipped by the documented list (timings, versions, free text) or,
+        above the dense limit, because the value needs an m x m eigenvalue (those are also in ``skipped``).
+    skipped : (key, reason) of the values left unchecked at this size (no status depends on them).
     notes : informational lines (the schema version read, formula versions, what was regenerated).
     schema : the schema version read; arrays_from : where the arrays came from.
     """
@@ -74,6 +76,7 @@ class AuditReport:
     arrays_from: str | None = None
     gd_replayed: bool = False
     statuses: Mapping[str, str] = field(default_factory=dict)
+    skipped: tuple[tuple[str, str], ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -456,5 +459,5 @@ def _report(shown: str, led: Ledger, tag: str, arrays_from: str | None = None, r
     outcome = Outcome(led.exit_code)
     return AuditReport(shown, outcome, tuple(led.mismatches), tuple(led.cannots), tuple(led.unvouched()),
                        tuple(led.not_vouched()), tuple(led.notes), led.checks, None, tag, arrays_from, replayed,
-                       dict(statuses or {}))
+                       dict(statuses or {}), tuple(sorted(led.skipped.items())))
 
