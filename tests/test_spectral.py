@@ -38,6 +38,14 @@ def test_lambda_min_H_matrix_free_matches_dense(seed, size):
     assert spectral.lambda_min_H(d.X, None, A, dense_limit=0).value == pytest.approx(ref30, rel=REL)
 
 
+def test_lambda_min_H_matrix_free_gaussian_z():
+    d = make_draw(n=20, S=40, m=300, seed=4, z_dist="gaussian")   # weights z^2 not all 1
+    A = model.activations(d.W0 @ d.X)
+    ref = _eig(model.H_matrix(d.X, d.z0, A))[0]
+    got = spectral.lambda_min_H(d.X, d.z0, A, dense_limit=0)
+    assert got.converged and got.value == pytest.approx(ref, rel=REL)
+
+
 def test_outlier_preconditioner_is_the_inverse_of_its_model():
     d, A = _draw(n=10, S=40, m=60)
     B = spectral._weighted(A, d.z0 ** 2)
