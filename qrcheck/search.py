@@ -386,7 +386,8 @@ def row_cumsum(B: np.ndarray, s: int, K: int | None = None) -> tuple[np.ndarray,
     G = np.abs(B)
     G[_diagonal(b, s)] = -np.inf
     if K < m - 1:
-        G = np.partition(G, m - K, axis=1)[:, m - K:]
+        G.partition(m - K, axis=1)  # in place: the K largest last
+        G = G[:, m - K:]
     G.sort(axis=1)
     G = G[:, :0:-1] if K == m - 1 else G[:, ::-1]  # descending, without the diagonal
     np.cumsum(G, axis=1, out=out[:, 1:])
