@@ -147,3 +147,24 @@ def test_top_k_sorting_changes_nothing_up_to_k_and_only_loosens_beyond(monkeypat
     assert np.all(part.gershgorin_sq[11:] >= full.gershgorin_sq[11:])
     assert np.all(part.gershgorin_upper[11:] >= full.gershgorin_upper[11:])
     assert np.array_equal(full.at[4], part.at[4]) and np.all(part.at[30] >= full.at[30])
+
+
+def test_planted_cluster_is_found_the_same_way_and_the_work_cap_cuts_the_same_steps(small_blocks, monkeypatch):
+    """A planted cluster of 20 nearly parallel columns: (20) is violated under ``sharp`` on both
+    paths with the same witness; with a binding work cap both paths stop at the same step."""
+    from qrcheck import planted
+    from qrcheck.search import Effort
+
+    d = planted.with_cluster(make_draw(n=20, S=40, m=70, seed=7), 20).draw
+    dense, free = both(d)
+    prof = load_profile("sharp")
+    a = get("20").check(CheckContext(dense, prof, seed=d.seed))
+    b = get("20").check(CheckContext(free, prof, seed=d.seed))
+    assert a.status.value == b.status.value == "violated" and a.witness == b.witness
+    assert 20 in a.details["cluster_sizes"] or any(abs(k - 20) <= 2 for k in a.details["cluster_sizes"])
+    monkeypatch.setattr(search, "WORK_FLOOR", 0.0)
+    for eq in ("20", "21"):
+        ra = get(eq).check(CheckContext(dense, prof, Effort(work=20.0), seed=d.seed))
+        rb = get(eq).check(CheckContext(free, prof, Effort(work=20.0), seed=d.seed))
+        assert ra.details["work_cut"] and rb.details["work_cut"]
+        assert ra.witness == rb.witness and ra.status == rb.status
