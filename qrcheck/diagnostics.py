@@ -26,12 +26,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import spectral
+from .properties.p29 import limit_kernel_details
 from .quantities import Quantities
 
 # a run of (12) that stops at or before this step "stopped early": the stop names a rate
 EARLY_STOP = 10
-# the limit kernels H^w, H^z are formed (m x m) only up to this m
-LIMIT_KERNEL_M_MAX = spectral.DENSE_M_LIMIT
 
 
 def _finite(x: Any) -> float | None:
@@ -42,27 +41,34 @@ def _finite(x: Any) -> float | None:
 
 
 def _extremes_H0(q: Quantities) -> tuple[float, float, str]:
-    """(lambda_min, lambda_max, method) of H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0."""
-    if q.m <= spectral.EIGVALSH_M_MAX:
+    """(lambda_min, lambda_max, method) of H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0; lambda_min is
+    the draw's (``q.H0_extreme``, the one (29) and GD use), lambda_max by Lanczos on the formed H0
+    or, when ``q.matrix_free``, through (7) (``spectral.lambda_max_khatri_rao``)."""
+    if q.m <= spectral.EIGVALSH_M_MAX and not q.matrix_free:
         H0 = q.H0  # the draw's cached H0, the one (29) and GD use
         if not np.isfinite(H0).all():   # overflowed: no computable spectrum
             return math.nan, math.nan, "dense"
         ev = np.linalg.eigvalsh(H0)
         return float(ev[0]), float(ev[-1]), "dense"
-    lo = spectral.lambda_min_H(q.X, q.z0, q.A0)
-    hi = spectral.lambda_max_khatri_rao(q.z0[:, None] * q.A0, q.X)
+    lo = q.H0_extreme
+    if q.matrix_free:
+        o = q.neuron_order
+        hi = spectral.lambda_max_khatri_rao(q.z0[o, None] * q.A0[o], q.X, dense_limit=q.dense_limit)
+    else:
+        hi = spectral.lambda_max_dense(q.H0)
     return float(lo.value), float(hi.value), f"{lo.method}/{hi.method}"
 
 
 def _extremes_G0(q: Quantities) -> tuple[float, float, str]:
-    """(lambda_min, lambda_max, method) of G0 = F0^T F0; lambda_max(G0) = ||F0||^2."""
-    if q.m <= spectral.EIGVALSH_M_MAX:
+    """(lambda_min, lambda_max, method) of G0 = F0^T F0 (lambda_min the draw's ``q.G0_extreme``);
+    lambda_max(G0) = ||F0||^2."""
+    if q.m <= spectral.EIGVALSH_M_MAX and not q.matrix_free:
         G0 = q.G0  # the draw's cached G0, the one (29) uses
         if not np.isfinite(G0).all():   # overflowed: no computable spectrum
             return math.nan, math.nan, "dense"
         ev = np.linalg.eigvalsh(G0)
         return float(ev[0]), float(ev[-1]), "dense"
-    lo = spectral.lambda_min_G(q.F0)
+    lo = q.G0_extreme
     return float(lo.value), float(np.linalg.norm(q.F0, 2) ** 2), f"{lo.method}/svd"
 
 
@@ -95,7 +101,8 @@ def _layer(eta: float, lam_min: float, lam_max: float, method: str, e0: float | 
 
 def data_diagnostics(q: Quantities) -> dict:
     """The data's part: rank and norms of X (n, m), lambda_min of the limit kernels H^w(X), H^z(X)
-    (Appendix C; formed m x m only up to :data:`LIMIT_KERNEL_M_MAX`)."""
+    (Appendix C; ``q.lambda_min_Hw``, ``q.lambda_min_Hz``, with their residuals when iterative;
+    formed m x m only up to ``q.dense_limit``, else None and ``limit_kernels`` says why)."""
     sv = np.linalg.svd(q.X, compute_uv=False)
     tol = float(sv.max() * max(q.X.shape) * np.finfo(np.float64).eps) if sv.size else 0.0
     rank = int(np.sum(sv > tol))
@@ -103,9 +110,10 @@ def data_diagnostics(q: Quantities) -> dict:
          "norm": float(sv.max()), "frobenius": float(np.linalg.norm(q.X)),
          "sigma_min": float(sv.min()) if q.m >= q.n else 0.0,
          "lambda_min_Hw": None, "lambda_min_Hz": None}
-    if q.m <= LIMIT_KERNEL_M_MAX:
+    if not q.matrix_free:
         d["lambda_min_Hw"] = _finite(q.lambda_min_Hw)
         d["lambda_min_Hz"] = _finite(q.lambda_min_Hz)
+    d.update(limit_kernel_details(q))
     return d
 
 

@@ -585,6 +585,66 @@ def lambda_max_batched_upper(Ms: np.ndarray, values: np.ndarray, error: np.ndarr
     return out
 
 
+# ---- matrix-free NTK: rank, Rayleigh bounds ------------------------------------------------------
+def rank_zero(value: float, what: str, rank: str) -> EigenBound:
+    """lambda_min of a Gram matrix of fewer vectors than its size m: exactly 0 in real arithmetic
+    (rank <= ``rank`` < m), whatever the rounding of its factors; ``value`` the computed one."""
+    v = float(value)
+    return EigenBound(v, min(v, 0.0), max(v, 0.0), 0.0, f"rank: {what} is PSD of rank <= {rank} < m")
+
+
+def _norm_upper(v: np.ndarray) -> float:
+    return frobenius_upper(np.asarray(v, dtype=np.float64).reshape(1, -1))
+
+
+def _quotient_upper(num_sqrt_upper: float, v: np.ndarray) -> float:
+    """An upper bound on num / ||v||^2 from an upper bound on sqrt(num) >= 0."""
+    _, lo, _ = sum_squares(np.asarray(v, dtype=np.float64)[None, :], 1)
+    return up(up(num_sqrt_upper * num_sqrt_upper) / float(lo[0])) if lo[0] > 0 else math.inf
+
+
+def gram_rayleigh_upper(F: np.ndarray, bound: ProductBound, v: np.ndarray) -> float:
+    """A rigorous upper bound on v^T G v / v^T v >= lambda_min(G) for the true G = F_t^T F_t, F (S, m)
+    = relu(fl P0) with |F - F_t| <= radius (``bound`` of P0): ||F_t v|| <= ||fl(F v)|| + gamma_m
+    ||F||_F ||v|| + sqrt(S) m eta + ||radius||_2 ||v|| ((E1) and Weyl). O(Sm), no m x m array."""
+    S, m = F.shape
+    nv = _norm_upper(v)
+    top = up(_norm_upper(F @ v) + up(gamma(m) * frobenius_upper(F) * nv) + math.sqrt(S) * m * ETA
+             + up(bound.norm2() * nv))
+    return _quotient_upper(top, v)
+
+
+def khatri_rao_rayleigh_upper(A: np.ndarray, X: np.ndarray, v: np.ndarray, z: np.ndarray | None = None) -> float:
+    """A rigorous upper bound on v^T H v / v^T v >= lambda_min(H), H = (X^T X) o (A^T diag(z^2) A)
+    (identity (7); z None: weights 1), A (S, m) the true 0/1 pattern, X (n, m):
+    v^T H v = sum_nu z_nu^2 ||X (a_nu o v)||^2 = ||diag(|z|) Y||_F^2 with Y = (A o v) X^T (S, n),
+    and |fl(Y) - Y| <= gamma_m |A o v| |X|^T + m eta, of Frobenius norm <= gamma_m ||A o v||_F ||X||_F
+    + sqrt(S n) m eta. One GEMM of S x m x n, no m x m array."""
+    S, m = A.shape
+    n = X.shape[0]
+    Av = A * v[None, :]   # exact: A is 0/1
+    Y = Av @ X.T
+    zz = np.ones(S) if z is None else np.abs(np.asarray(z, dtype=np.float64))
+    errF = up(gamma(m) * frobenius_upper(Av) * frobenius_upper(X) + math.sqrt(S * n) * m * ETA)
+    top = up(up(frobenius_upper(zz[:, None] * Y) * (1.0 + 2.0 * U)) + up(float(zz.max(initial=0.0)) * errF))
+    return _quotient_upper(top, v)
+
+
+def matrix_free_bound(ext: Any, rayleigh, diag: np.ndarray) -> EigenBound:
+    """The enclosure of lambda_min of a PSD matrix known only through products (``q.matrix_free``):
+    lower 0 (positive semidefinite in real arithmetic), upper the rigorous Rayleigh bound
+    ``rayleigh(v)`` of the iterative method's unit vector (``ext.vector``, a ``spectral.Extreme``),
+    or of the basis vector at the smallest computed diagonal entry ``diag`` (m,) when it has none.
+    ``ext.lower`` (``lower_kind`` "residual") is not used: no residual proves it."""
+    v = ext.vector
+    if v is None:
+        v = np.zeros(diag.size)
+        v[int(np.argmin(diag))] = 1.0
+    return EigenBound(float(ext.value), 0.0, max(rayleigh(v), float(ext.value)), 0.0,
+                      f"matrix-free ({ext.method}): lower 0 (PSD), upper a rigorous Rayleigh bound "
+                      "of its vector; its residual-kind lower end proves nothing")
+
+
 # ---- (20): Gershgorin over every k ------------------------------------------------------------------
 def gershgorin_all_k_upper(row_cumsum: np.ndarray, d_upper: np.ndarray, bound: ProductBound,
                            m: int | None = None) -> np.ndarray:
@@ -711,16 +771,35 @@ class DrawBounds:
 
     @cached_property
     def e29(self) -> EigenBound:
+        """lambda_min(G0): exactly 0 when m > S (rank, :func:`rank_zero`); else a verified Cholesky of
+        the formed G0 with Weyl's G0_error, or, when ``q.matrix_free``, [0, the Rayleigh bound of the
+        Lanczos vector] (:func:`matrix_free_bound`): the iterative value's own lower end is only
+        "residual"-kind, so it proves nothing and the row cannot be ``certified``."""
         q = self.q
+        if q.m > q.S:
+            return rank_zero(q.lambda_min_G0, "G0 = F0^T F0", "S")
+        if q.matrix_free:
+            F = q.F0[q.neuron_order]
+            return matrix_free_bound(q.G0_extreme, lambda v: gram_rayleigh_upper(F, q.P0_product.bound, v),
+                                     np.einsum("ij,ij->j", F, F))
         return lambda_min_enclosure(q.G0, self.G0_error, q.lambda_min_G0)
 
     @cached_property
     def H0(self) -> EigenBound:
-        """lambda_min(H0) (first-layer NTK): the activation pattern must be the true one."""
+        """lambda_min(H0) (first-layer NTK): exactly 0 when m > S n (rank); otherwise the activation
+        pattern must be the true one; a verified Cholesky of the formed H0, or, when ``q.matrix_free``,
+        [0, a Rayleigh bound] as :attr:`e29`."""
         q = self.q
+        if q.m > q.S * q.n:
+            return rank_zero(q.lambda_min_H0, "H0 = (A0 * X)^T diag(z0^2) (A0 * X)", "S n")
         if not q.P0_product.signs_exact:
             return EigenBound(q.lambda_min_H0, -math.inf, math.inf, math.inf,
                               "too many activation signs left open by rounding")
+        if q.matrix_free:
+            o = q.neuron_order
+            A, w = q.A0[o].astype(np.float64), q.z0[o] ** 2
+            diag = np.einsum("sj,s->j", A, w) * self.column_sq[0]
+            return matrix_free_bound(q.H0_extreme, lambda v: khatri_rao_rayleigh_upper(A, q.X, v, q.z0[o]), diag)
         err = H_error(q.K0, float(np.max(np.abs(q.gram))) if q.m else 0.0, self.gram_bound,
                       K_rel_weighted(q.S), q.S * ETA)
         return lambda_min_enclosure(q.H0, err, q.lambda_min_H0)

@@ -73,6 +73,54 @@ def H_z(X: np.ndarray) -> np.ndarray:
     return f_z(X.T @ X)
 
 
+# ---- lambda_min of a formed limit kernel: a diagnostic (never a bar, schema 2) -------------------
+#: ARPACK's tolerance on H^{-1} for :func:`lambda_min_limit`: ||H^{-1} v - mu v|| <= tol mu. On
+#: Table 2's largest X (n = 100, m = 5000) 1e-5 took 225 (H^w) and 177 (H^z) Cholesky solves where
+#: 1e-9 (before) took 731 for H^w, for a relative error of the eigenvalue against eigvalsh of 9e-9 and 3e-8
+#: (docs/properties.md, "Cost of (29)")
+LIMIT_TOL = 1e-5
+#: ARPACK's basis size (ncv) for :func:`lambda_min_limit`
+LIMIT_NCV = 32
+
+
+def lambda_min_limit(H: np.ndarray) -> "spectral.Extreme":
+    """lambda_min of a formed limit kernel H = H^w(X) or H^z(X) (m, m), a diagnostic of (29), (30)
+    and ``diagnostics``: ``eigvalsh`` up to ``spectral.EIGVALSH_M_MAX`` (bit-identical to before),
+    then a Cholesky factor of H and ARPACK on H^{-1} at :data:`LIMIT_TOL` (a looser tolerance than
+    ``spectral``'s, which serves GD's kappa_H). Stated accuracy: ``value`` = v^T H v of the unit
+    Ritz vector v is an upper bound (Rayleigh quotient, up to rounding) and some eigenvalue lies
+    within ``residual`` = ||H v - value v|| below it (``lower_kind`` "residual"). Falls back to
+    ``spectral.lambda_min_dense`` when H is not numerically positive definite."""
+    import scipy.linalg as sl
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    from . import spectral
+
+    m = H.shape[0]
+    if m <= spectral.EIGVALSH_M_MAX:
+        return spectral.lambda_min_dense(H, verify=False)
+    try:
+        c = sl.cho_factor(H, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return spectral.lambda_min_dense(H, verify=False)
+    count = [0]
+
+    def solve(v):
+        count[0] += 1
+        return sl.cho_solve(c, np.ravel(v), check_finite=False)
+
+    op = LinearOperator((m, m), matvec=solve, dtype=np.float64)
+    start = np.random.default_rng(20240601).standard_normal(m)   # as spectral's seeded start
+    _, vecs = eigsh(op, k=1, which="LA", tol=LIMIT_TOL, v0=start, ncv=min(m - 1, LIMIT_NCV))
+    del c
+    v = vecs[:, 0] / np.linalg.norm(vecs[:, 0])
+    Hv = H @ v
+    theta = float(v @ Hv)
+    r = float(np.linalg.norm(Hv - theta * v))
+    return spectral.Extreme(theta, lower=theta - r, upper=theta, residual=r, method="shift_invert",
+                            lower_kind="residual", upper_kind="verified", matvecs=count[0] + 1)
+
+
 
 # ---- lower bounds on lambda_min(H^w), lambda_min(H^z) proved from (19) (Appendix C) -----------------
 #: The data-independent Omega(1) floor kappa_0 of the schema-2 thresholds of (29) and (30)

@@ -139,42 +139,85 @@ class Quantities:
         return model.output(self.F0[o], self.z0[o])
 
     # ---- NTK ---------------------------------------------------------------------------------
-    @cached_property
-    def lambda_min_Hw(self) -> float:
-        """delta = lambda_min(H^w(X)) (Appendix C)."""
-        return spectral.lambda_min_dense(kernels.H_w(self.X), verify=False).value  # eigvalsh for m <= 1000
+    def _dense(self, what: str) -> None:
+        """One clear error where an m x m array is asked for above ``dense_limit``."""
+        if self.matrix_free:
+            raise RuntimeError(f"{what} is m x m: not formed at m = {self.m} > dense_limit = {self.dense_limit}")
 
     @cached_property
-    def lambda_min_Hz(self) -> float:
-        """lambda_min(H^z(X)) (Appendix C)."""
-        return spectral.lambda_min_dense(kernels.H_z(self.X), verify=False).value
+    def Hw_extreme(self) -> "spectral.Extreme | None":
+        """lambda_min(H^w(X)) (Appendix C), a diagnostic only (never a bar, schema 2), with its
+        stated accuracy (``kernels.lambda_min_limit``); None when ``matrix_free`` (H^w has no cheap
+        product with a vector: each would cost a pass over X^T X)."""
+        return None if self.matrix_free else kernels.lambda_min_limit(kernels.f_w(self.gram))
+
+    @cached_property
+    def Hz_extreme(self) -> "spectral.Extreme | None":
+        """lambda_min(H^z(X)) (Appendix C), as :attr:`Hw_extreme`."""
+        return None if self.matrix_free else kernels.lambda_min_limit(kernels.f_z(self.gram))
+
+    @property
+    def lambda_min_Hw(self) -> float | None:
+        """delta = lambda_min(H^w(X)) (Appendix C); None when ``matrix_free`` (not computed)."""
+        return None if self.Hw_extreme is None else self.Hw_extreme.value
+
+    @property
+    def lambda_min_Hz(self) -> float | None:
+        """lambda_min(H^z(X)) (Appendix C); None when ``matrix_free`` (not computed)."""
+        return None if self.Hz_extreme is None else self.Hz_extreme.value
 
     @cached_property
     def G0(self) -> np.ndarray:
-        """G0 = F0^T F0, (m, m) (summed in ``neuron_order``)."""
+        """G0 = F0^T F0, (m, m) (summed in ``neuron_order``); an error when ``matrix_free``."""
+        self._dense("G0")
         return model.G_matrix(self.F0[self.neuron_order])
 
     @cached_property
+    def G0_extreme(self) -> "spectral.Extreme":
+        """lambda_min(G0), G0 = F0^T F0: 0 exactly by rank when m > S (above EIGVALSH_M_MAX; also
+        when ``matrix_free``), else from the formed G0 (``spectral.lambda_min_dense``) or, when
+        ``matrix_free``, by Lanczos on v -> F0^T (F0 v) (``spectral.lambda_min_G``; its lower end is
+        only "residual"-kind)."""
+        if self.matrix_free or self.m > max(self.S, spectral.EIGVALSH_M_MAX):   # the latter: 0 by rank, G0 not formed
+            return spectral.lambda_min_G(self.F0[self.neuron_order], dense_limit=self.dense_limit)
+        return spectral.lambda_min_dense(self.G0, rank=self.S, verify=False)
+
+    @property
     def lambda_min_G0(self) -> float:
         """lambda_min(G0), G0 = F0^T F0 (m, m)."""
-        return spectral.lambda_min_dense(self.G0, rank=self.S, verify=False).value  # 0 for m > max(S, 1000)
+        return self.G0_extreme.value
 
     @cached_property
     def K0(self) -> np.ndarray:
-        """B0^T B0 = A0^T diag(z0^2) A0, (m, m) (summed in ``neuron_order``)."""
+        """B0^T B0 = A0^T diag(z0^2) A0, (m, m) (summed in ``neuron_order``); an error when
+        ``matrix_free``."""
+        self._dense("K0 = B0^T B0")
         o = self.neuron_order
         Af = self.A0[o].astype(np.float64)
         return Af.T @ (Af * (self.z0[o] ** 2)[:, None])
 
     @cached_property
     def H0(self) -> np.ndarray:
-        """H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0, (m, m) (identity (7))."""
+        """H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0, (m, m) (identity (7)); an error when
+        ``matrix_free``."""
+        self._dense("H0")
         return model.khatri_rao_gram(None, self.X, gram=self.gram, AtA=self.K0)
 
     @cached_property
+    def H0_extreme(self) -> "spectral.Extreme":
+        """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (identity (7)): from the formed
+        H0 (``spectral.lambda_min_dense``; enclosed by ``bounds.H0``), or, when ``matrix_free``,
+        through (7) without it (``spectral.lambda_min_H``: 0 by rank when m > S n, else iterative with
+        a "residual"-kind lower end). One value for (29)'s details, ``diagnostics`` and GD."""
+        if self.matrix_free or self.m > max(self.S * self.n, spectral.EIGVALSH_M_MAX):  # the latter: 0 by rank
+            o = self.neuron_order
+            return spectral.lambda_min_H(self.X, self.z0[o], self.A0[o], dense_limit=self.dense_limit)
+        return spectral.lambda_min_dense(self.H0, rank=self.S * self.n, verify=False)
+
+    @property
     def lambda_min_H0(self) -> float:
-        """lambda_min(H0), H0 = (X^T X) o (B0^T B0), B0 = diag(z0) A0 (identity (7))."""
-        return spectral.lambda_min_dense(self.H0, rank=self.S * self.n, verify=False).value  # enclosed by bounds.H0
+        """lambda_min(H0) (:attr:`H0_extreme`'s value)."""
+        return self.H0_extreme.value
 
     # ---- rigorous enclosures -------------------------------------------------------------------
     @cached_property

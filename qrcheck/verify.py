@@ -11,12 +11,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import InputError, __version__, _callable_module
+from . import InputError, __version__, _callable_module, spectral
 from .search import Effort
 from .draw import Draw, make_draw
 from .gd import GDConfig, GDResult, peak_rss_bytes, run_gd
 from .profiles import Profile, load_profile
 from .properties import CheckContext, registry
+from .quantities import Quantities
 from .properties.p21 import n_star as n_star_of
 from .regime import Case, choose_case, classify, required_properties
 from .regime import report as regime_report
@@ -165,9 +166,14 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
            on_search: Callable[[str, str, float], None] | None = None,
            on_gd: Callable[[int, float], None] | None = None, command: list[str] | None = None,
            draw: Draw | None = None,
-           on_baseline: Callable[[int, int, float], None] | None = None) -> VerifyOutcome:
+           on_baseline: Callable[[int, int, float], None] | None = None,
+           dense_limit: int = spectral.DENSE_M_LIMIT) -> VerifyOutcome:
     """Run verify; raises :class:`qrcheck.InputError` on bad input (nothing is written here).
-    ``on_baseline(k, K, seconds)``: progress of ``cfg.baseline`` random instances (issue 14)."""
+    ``on_baseline(k, K, seconds)``: progress of ``cfg.baseline`` random instances (issue 14).
+    ``dense_limit``: above this m neither the checks (``Quantities.matrix_free``) nor GD form an
+    m x m array (tests lower it to force that path on small draws). ``provenance.phase_seconds``
+    records each phase (``draw``, each property, ``diagnostics``, ``gd``, ``total``) and
+    ``provenance.peak_rss_bytes_checks`` the process's peak memory before GD."""
     cfg.validate()
     t_start = time.perf_counter()
     profile = load_profile(cfg.profile)
@@ -186,7 +192,8 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         from .rates import paper_rates
         eta_w, eta_z = paper_rates(draw.S, draw.m, cfg.paper_rates)
         cfg = replace_cfg(cfg, eta_w=eta_w, eta_z=eta_z)
-    ctx = CheckContext.of(draw, profile, cfg.effort, on_search=on_search)
+    ctx = CheckContext(Quantities.of(draw, dense_limit=dense_limit), profile, cfg.effort, seed=draw.seed,
+                       on_search=on_search)
     phases = {"draw": time.perf_counter() - t_start, "properties": {}}   # provenance.phase_seconds
     results = []
     for checker in registry():
@@ -198,7 +205,10 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
     results = tuple(results)
     from . import diagnostics as _diagnostics
 
+    t_diag = time.perf_counter()
     diag = _diagnostics.kernel_diagnostics(ctx.q, cfg.eta_w, cfg.eta_z, cfg.tol)
+    phases["diagnostics"] = time.perf_counter() - t_diag
+    peak_checks = peak_rss_bytes()
     base = None
     if cfg.baseline:
         from .baseline import run_baseline
@@ -222,7 +232,8 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         gd_result = run_gd(draw.X, draw.W0, draw.z0, draw.y,
                            GDConfig(cfg.eta_w, cfg.eta_z, cfg.tol, cfg.max_steps, cfg.track_every),
                            progress=on_gd, n_star=n_star_of(ctx),
-                           lambda_min_H0=ctx.q.lambda_min_H0)          # shared with (29)'s details
+                           lambda_min_H0=ctx.q.lambda_min_H0,          # shared with (29)'s details
+                           dense_limit=dense_limit)
         phases["gd"] = gd_result.wall_seconds
         if violated:
             reason = "--force: run despite violated required properties " + ", ".join(violated)
@@ -254,7 +265,7 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         verdict=verdict,
         provenance=_replace(provenance(command, profile, cfg.effort), extras={
             "phase_seconds": {**phases, "total": time.perf_counter() - t_start},
-            "peak_rss_bytes": peak_rss_bytes()}),
+            "peak_rss_bytes": peak_rss_bytes(), "peak_rss_bytes_checks": peak_checks}),
         data=draw.arrays(),
     )
     return VerifyOutcome(cert, case, gd_result, draw, strict=cfg.strict)

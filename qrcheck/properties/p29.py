@@ -75,25 +75,55 @@ class NTKSecondLayer(Checker):
         return max(threshold_sharp(ctx.q, delta, beta, b.X_norm_sq_upper), 0.5 * ctx.S * kappa0(ctx))
 
     def check(self, ctx):
-        """Exact (LAPACK eigvalsh of the m x m G0) with its rigorous enclosure; in ``details`` the
-        bar's ingredients (gamma_bar, beta_z, kappa_0) and, as diagnostics only, the data's
-        lambda_min(H^z(X)) and the concentration ratios lambda_min(G0) / (S lambda_min(H^z)) and
-        lambda_min(H0) / (E[zeta^2] S lambda_min(H^w)), E[zeta^2] estimated by mean(z0^2)."""
+        """lambda_min(G0) with its rigorous enclosure (``bounds.e29``): exactly 0 by rank when m > S;
+        else LAPACK on the m x m G0, or above ``q.dense_limit`` Lanczos on v -> F0^T (F0 v) with the
+        enclosure [0, a rigorous Rayleigh bound] (never ``certified``: the iterative lower end is
+        not proved). In ``details`` the bar's ingredients (gamma_bar, beta_z, kappa_0) and, as
+        diagnostics only, the data's lambda_min(H^z(X)), lambda_min(H^w(X)) (with their residuals
+        when iterative; not computed above ``q.dense_limit``, ``limit_kernels`` says why), the
+        enclosure of lambda_min(H0) and the concentration ratios lambda_min(G0) / (S lambda_min(H^z))
+        and lambda_min(H0) / (E[zeta^2] S lambda_min(H^w)), E[zeta^2] estimated by mean(z0^2)."""
         q, b = ctx.q, ctx.q.bounds
         lg, lh = q.lambda_min_G0, q.lambda_min_H0
         ez2 = float(np.mean(q.z0 ** 2))
-        expect_g, expect_h = ctx.S * q.lambda_min_Hz, ez2 * ctx.S * q.lambda_min_Hw
+        lz, lw = q.lambda_min_Hz, q.lambda_min_Hw
+        expect_g = None if lz is None else ctx.S * lz
+        expect_h = None if lw is None else ez2 * ctx.S * lw
         enc = b.e29.enclosure()
         hb = b.H0
-        return self.result(ctx, enclosure=enc, method="exact: eigvalsh(G0); enclosure " + enc.method, details={
+        details = {
             "gamma_bar": b.gamma_bar, "beta_z": kernels.lambda_min_Hz_bound(b.gamma_bar, ctx.m),
             "kappa0": kappa0(ctx), "G0_error": b.G0_error,
             "lambda_min_H0_lower": hb.lower, "lambda_min_H0_upper": hb.upper,
-            "lambda_min_Hz": ctx.q.lambda_min_Hz, "S_lambda_min_Hz": expect_g,
-            "concentration_ratio_G": lg / expect_g if expect_g > 0 else None,
-            "lambda_min_H0": lh, "lambda_min_Hw": ctx.q.lambda_min_Hw, "E_zeta2": ez2,
+            "lambda_min_Hz": lz, "S_lambda_min_Hz": expect_g,
+            "concentration_ratio_G": lg / expect_g if expect_g is not None and expect_g > 0 else None,
+            "lambda_min_H0": lh, "lambda_min_Hw": lw, "E_zeta2": ez2,
             "E_zeta2_S_lambda_min_Hw": expect_h,
-            "concentration_ratio_H": lh / expect_h if expect_h > 0 else None})
+            "concentration_ratio_H": lh / expect_h if expect_h is not None and expect_h > 0 else None}
+        details.update(limit_kernel_details(q))
+        if q.m > q.S:
+            how = "exact: 0 by rank (G0 = F0^T F0, rank <= S < m)"
+        elif q.matrix_free:
+            how = (f"Lanczos on v -> F0^T (F0 v) (m = {q.m} > dense_limit {q.dense_limit}, no m x m array); "
+                   "not certified: the iterative lower end is not proved")
+            details["lambda_min_G0_residual"] = q.G0_extreme.residual
+        else:
+            how = "exact: eigvalsh(G0)"
+        return self.result(ctx, enclosure=enc, method=how + "; enclosure " + enc.method, details=details)
+
+
+def limit_kernel_details(q: Quantities) -> dict:
+    """How the diagnostics lambda_min(H^w(X)), lambda_min(H^z(X)) were computed: the residual of an
+    iterative value (``kernels.lambda_min_limit``: the value is an upper bound, some eigenvalue lies
+    within the residual), or, above ``q.dense_limit``, why they were not."""
+    if q.matrix_free:
+        return {"limit_kernels": f"not computed: m = {q.m} > dense_limit {q.dense_limit} (H^w, H^z have "
+                                 "no cheap product with a vector)"}
+    out = {}
+    for key, ext in (("lambda_min_Hw_residual", q.Hw_extreme), ("lambda_min_Hz_residual", q.Hz_extreme)):
+        if ext.residual is not None:
+            out[key] = ext.residual
+    return out
 
 
 CHECKER = NTKSecondLayer()

@@ -23,12 +23,13 @@ import math
 import numpy as np
 
 from . import Checker, CheckContext
-from .. import enclosures as E, kernels, model, probability
+from .. import enclosures as E, kernels, model, probability, spectral
 from ..quantities import Quantities
 from ..results import Sense, Status
 from ..profiles import Rule
-from ..search import Budget, Effort, Interval, RestrictedNTK, search_removal, single_blas
+from ..search import DENSE_LIMIT_30, Budget, Effort, Interval, RestrictedNTK, search_removal, single_blas
 from .p24 import Gamma0
+from .p29 import limit_kernel_details
 
 
 def premise_bound(C: float, p: float, n: int, S: int) -> float:
@@ -63,7 +64,9 @@ def delta_bar(ctx: CheckContext) -> float:
 def restricted_ntk(ctx: CheckContext) -> RestrictedNTK:
     """H_Gamma for removals from Gamma_0 of this draw (dense or matrix-free, ``search.RestrictedNTK``)."""
     q = ctx.q
-    return RestrictedNTK(q.X, q.A0, Gamma0(ctx), gram=q.gram)
+    if q.matrix_free:   # no m x m array: X^T X is never formed, every H_Gamma applied through (7)
+        return RestrictedNTK(q.X, q.A0, Gamma0(ctx), dense_limit=q.dense_limit, matrix_free=True)
+    return RestrictedNTK(q.X, q.A0, Gamma0(ctx), gram=q.gram, dense_limit=min(DENSE_LIMIT_30, q.dense_limit))
 
 
 def witness_value(X: np.ndarray, W0: np.ndarray, Gamma0: np.ndarray, witness: dict) -> float:
@@ -110,13 +113,15 @@ def per_neuron_lambda_max_upper(X: np.ndarray, A0: np.ndarray, idx: np.ndarray, 
     """Rigorous upper bounds on lambda_max(H_nu) = ||X^{supp a_nu}||^2 for nu in idx: batched
     eigvalsh of X diag(a_nu) X^T (n x n; formation error <= gamma_m ||X||_F^2) or of
     (X^T X) o (a_nu a_nu^T) (m x m; error <= the Gram radius's norm, the 0/1 mask is exact),
-    whichever is smaller, then a batched verified Cholesky (``enclosures.lambda_max_batched_upper``)."""
+    whichever is smaller (always the n x n one when ``gram`` is None: nothing m x m), then a batched
+    verified Cholesky (``enclosures.lambda_max_batched_upper``)."""
     n, m = X.shape
     out = np.empty(len(idx))
-    err = E.up(E.gamma(m) * E.frobenius_upper(X) ** 2 + m * n * E.ETA) if n <= m else gbound.norm2()
+    small = n <= m or gram is None
+    err = E.up(E.gamma(m) * E.frobenius_upper(X) ** 2 + m * n * E.ETA) if small else gbound.norm2()
     for s in range(0, len(idx), chunk):
         Ac = A0[idx[s:s + chunk]].astype(np.float64)
-        if n <= m:
+        if small:
             Gs = (X[None, :, :] * Ac[:, None, :]) @ X.T
         else:
             Gs = model.khatri_rao_gram(Ac[:, None, :], X, gram=gram)  # (7) per neuron
@@ -141,19 +146,40 @@ def removal_bounds(H: RestrictedNTK, gbound: "E.ProductBound") -> tuple[np.ndarr
     """Proved lower ends for (30) at every S* = 0..|Gamma_0| (array) and the enclosure of
     lambda_min(H_Gamma0): H_Gamma = H_Gamma0 - sum_{removed} H_nu, so by Weyl lambda_min(H_Gamma) >=
     lambda_min(H_Gamma0) - (sum of the S* largest lambda_max(H_nu)); the first by a verified
-    Cholesky (``enclosures.lambda_min_enclosure``), the others by verified upper bounds."""
-    M0 = H.dense_matrix(())
-    e0 = E.lambda_min_enclosure(M0, H_Gamma_error(H, gbound, H.AtA0))
-    lm = np.sort(per_neuron_lambda_max_upper(H.X, H.A, H.G0, H.gram, gbound))[::-1]
+    Cholesky (``enclosures.lambda_min_enclosure``), the others by verified upper bounds. When
+    ``H.matrix_free`` the first is [0, a rigorous Rayleigh bound] (``matrix_free_enclosure``), so
+    the lower ends are <= 0: nothing is proved to hold."""
+    if H.matrix_free:
+        e0 = matrix_free_enclosure(H, ())
+        lm = np.sort(per_neuron_lambda_max_upper(H.X, H.A, H.G0, None, gbound))[::-1]
+    else:
+        e0 = E.lambda_min_enclosure(H.dense_matrix(()), H_Gamma_error(H, gbound, H.AtA0))
+        lm = np.sort(per_neuron_lambda_max_upper(H.X, H.A, H.G0, H.gram, gbound))[::-1]
     cs = E.up(np.cumsum(lm) * (1.0 + E.gamma(max(len(lm), 1) + 1)))
     return E.dn(e0.lower - np.concatenate([[0.0], cs])), e0
 
 
 def witness_enclosure(H: RestrictedNTK, gbound: "E.ProductBound", removed) -> "E.EigenBound":
-    """A rigorous enclosure of lambda_min(H_Gamma), Gamma = Gamma_0 minus ``removed`` (dense)."""
+    """A rigorous enclosure of lambda_min(H_Gamma), Gamma = Gamma_0 minus ``removed`` (dense, or
+    ``matrix_free_enclosure``)."""
+    if H.matrix_free:
+        return matrix_free_enclosure(H, removed)
     Ar = H.A[list(removed)]
     AtA = H.AtA0 - Ar.T @ Ar
     return E.lambda_min_enclosure(H.dense_matrix(removed), H_Gamma_error(H, gbound, AtA))
+
+
+def matrix_free_enclosure(H: RestrictedNTK, removed) -> "E.EigenBound":
+    """lambda_min(H_Gamma), Gamma = Gamma_0 minus ``removed``, without an m x m array: 0 exactly by
+    rank when m > |Gamma| n, else the iterative ``spectral.lambda_min_H`` with the enclosure
+    [0, a rigorous Rayleigh bound of its vector] (``enclosures.matrix_free_bound``)."""
+    keep = np.setdiff1d(H.G0, np.asarray(list(removed), dtype=np.intp))
+    A, n = H.A[keep], H.X.shape[0]
+    ext = spectral.lambda_min_H(H.X, None, A, dense_limit=0)
+    if H.m > keep.size * n:
+        return E.rank_zero(ext.value, "H_Gamma", "|Gamma| n")
+    diag = A.sum(axis=0) * H.gram_diag
+    return E.matrix_free_bound(ext, lambda v: E.khatri_rao_rayleigh_upper(A, H.X, v), diag)
 
 
 @single_blas
@@ -224,6 +250,8 @@ class NTKFirstLayer(Checker):
         details.update(S_star=S_s, gamma_bar=b.gamma_bar,
                        beta_w=kernels.lambda_min_Hw_bound(b.gamma_bar, ctx.m), kappa0=kappa0(ctx),
                        lambda_min_Hw=ctx.q.lambda_min_Hw)  # the data's own: a diagnostic, not the bar
+        if ctx.q.matrix_free:
+            details["limit_kernels"] = limit_kernel_details(ctx.q)["limit_kernels"]
         if S_s > G0.size:
             return self.result(ctx, statistic=None, method="family empty", status=Status.VACUOUS,
                                details={**details, "reason": f"S* = {S_s} > |Gamma_0| = {G0.size}"})
@@ -255,11 +283,14 @@ class NTKFirstLayer(Checker):
             we = E.EigenBound(we.value, -np.inf, np.inf, np.inf, "activation signs left open by rounding")
         details["witness_upper"] = we.upper
         how = "every removal of S* neurons" if found.exact else found.found_by
+        lower_how = ("Weyl, verified lambda_min(H_Gamma0) - sum of S* largest verified per-neuron lambda_max"
+                     if not H.matrix_free else
+                     f"none proved (m = {ctx.m} > dense_limit {ctx.q.dense_limit}: matrix-free, lambda_min(H_Gamma0) "
+                     "only iterative, so never certified)")
         return self.result(ctx, statistic=found.value, exact=False, witness_bound=max(we.upper, found.value),
                            lower=min(float(lower_bounds[S_s]), found.value), upper=found.value,
                            witness=witness, details=details,
-                           method=f"search ({how}); upper: verified bound of the witness; lower: Weyl, "
-                                  "verified lambda_min(H_Gamma0) - sum of S* largest verified per-neuron lambda_max")
+                           method=f"search ({how}); upper: verified bound of the witness; lower: {lower_how}")
 
 
 CHECKER = NTKFirstLayer()
