@@ -232,7 +232,8 @@ def _check_inputs(X, W0, z0, y, cfg: GDConfig) -> tuple[np.ndarray, ...]:
 def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GDConfig,
            progress: Callable[[int, float], None] | None = None, *, n_star: int | None = None,
            lambda_min_H0: float | None = None, dense_limit: int = spectral.DENSE_M_LIMIT,
-           mode: str = "auto", threads: int | None = None, kernel: str = "auto") -> GDResult:
+           mode: str = "auto", threads: int | None = None, kernel: str = "auto",
+           eigenvalues: bool = True) -> GDResult:
     """Run (12) from theta_0 = (W0, z0) on X (n, m), W0 (S, n), z0 (S,), labels y (m,).
 
     progress(t, ||e_t||) is called at t = 0, about every PROGRESS_INTERVAL seconds, and at the end.
@@ -250,6 +251,8 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     or "auto" (numba when installed); the two give bitwise the same run, and numba's compilation
     (or cache load) counts in ``phase_seconds["setup"]``. The modes agree with each other to
     rounding (in row blocks the GEMMs and the output F^T z sum in another order; docs/gd.md).
+    eigenvalues : False skips the final lambda_min's and (60)'s norm (NaN in the result, ``spectral``
+    empty; benchmarks/bench_gd.py times the loop only).
     Raises :class:`qrcheck.InputError` on inconsistent inputs or rates.
     """
     t_start = time.perf_counter()
@@ -445,21 +448,22 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     t_eig = time.perf_counter()
     del P, A_prev, scratch, Af, Xe                      # free S x m buffers before the eigen work
     eig = {}
-    if lambda_min_H0 is None:
-        eig["H0"] = spectral.lambda_min_H(X, z0, A0, dense_limit=dense_limit)
-        lam0 = eig["H0"].value
-    else:
-        lam0 = float(lambda_min_H0)
-    eig["HT"] = spectral.lambda_min_H(X, z, A, dense_limit=dense_limit,    # warm start from H_0's vector
-                                      v0=eig["H0"].vector if "H0" in eig else None)
-    lamT = eig["HT"].value
+    lam0 = math.nan if lambda_min_H0 is None else float(lambda_min_H0)
+    lamT = norm_60 = math.nan
     lamG0 = lamGT = kappa_G = None
-    if eta_z > 0:
-        eig["G0"] = spectral.lambda_min_G(model.features(W0 @ X), dense_limit=dense_limit)
-        eig["GT"] = spectral.lambda_min_G(F, dense_limit=dense_limit)
-        lamG0, lamGT = eig["G0"].value, eig["GT"].value
-        kappa_G = lamGT / lamG0 if lamG0 > 0 else math.nan
-    norm_60 = norm_khatri_rao_change(X, A0, A, dense_limit=dense_limit)
+    if eigenvalues:
+        if lambda_min_H0 is None:
+            eig["H0"] = spectral.lambda_min_H(X, z0, A0, dense_limit=dense_limit)
+            lam0 = eig["H0"].value
+        eig["HT"] = spectral.lambda_min_H(X, z, A, dense_limit=dense_limit,    # warm start from H_0's vector
+                                          v0=eig["H0"].vector if "H0" in eig else None)
+        lamT = eig["HT"].value
+        if eta_z > 0:
+            eig["G0"] = spectral.lambda_min_G(model.features(W0 @ X), dense_limit=dense_limit)
+            eig["GT"] = spectral.lambda_min_G(F, dense_limit=dense_limit)
+            lamG0, lamGT = eig["G0"].value, eig["GT"].value
+            kappa_G = lamGT / lamG0 if lamG0 > 0 else math.nan
+        norm_60 = norm_khatri_rao_change(X, A0, A, dense_limit=dense_limit)
     t_changes = time.perf_counter()
     flips = np.asarray(step_flips, dtype=np.int64)
     changes = activation_changes(changed, n, n_star, flips, max_step_co_Gamma, steps_over_n_star, norm_60)

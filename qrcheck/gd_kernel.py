@@ -5,7 +5,7 @@ block's S_r x m entries p of P_r = W_r X: the mask a = 1(p > 0) (A_{t+1}), relu(
 f = F^T z, the exact zeros of W_{t+1} X (Appendix A), the flips a != A_t, the 0/1 float64 copy of
 the mask updated at the flips, the set D (OR of the flips), the number of flips and the number of
 neurons (rows) that flipped more than n* times in the step (Appendix F). :func:`sweep` does all of
-it: compiled with numba (``nogil``, so the row-block threads of :func:`qrcheck.gd.run_gd` run it in
+it: compiled with numba (:func:`sweep_numba`, ``nogil``, so the row-block threads of :func:`qrcheck.gd.run_gd` run it in
 parallel) when numba is installed (the optional extra ``fast``), else in numpy passes. The two give
 bitwise the same arrays and counts: relu(p) is written as ``p * a`` (``-0.0`` for p < 0, NaN
 kept) in both, every other output is a comparison or a count. The GEMMs and the GEMV z @ F stay in
@@ -14,14 +14,11 @@ numpy's BLAS. docs/gd.md, "The hot path".
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import InputError
-
-try:
-    import numba
-except ImportError:  # the optional extra "fast"
-    numba = None
 
 KERNELS = ("auto", "numba", "numpy")
 
@@ -69,18 +66,27 @@ def _sweep_loops(P, A_new, A_old, Af, changed, scratch, n_star):
     return zeros, flips, over
 
 
-sweep_numba = numba.njit(nogil=True, cache=True)(_sweep_loops) if numba is not None else None
+@functools.cache
+def sweep_numba():
+    """The sweep compiled by numba (``njit(nogil=True, cache=True)``), None without numba. numba
+    is imported here, on first use, not with the module (its import takes ~0.3 s)."""
+    try:
+        import numba
+    except ImportError:  # the optional extra "fast"
+        return None
+    return numba.njit(nogil=True, cache=True)(_sweep_loops)
 
 
 def select(kernel: str = "auto"):
     """The sweep for ``kernel``: "numba" (an InputError without numba), "numpy", or "auto" (numba
-    when installed). The first numba call compiles (about a second) or loads numba's on-disk cache;
+    when installed). The first numba call compiles (~0.6 s) or loads numba's on-disk cache;
     :func:`warm_up` does it on a tiny block."""
     if kernel not in KERNELS:
         raise InputError(f"run_gd: kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
-    if kernel == "numba" and sweep_numba is None:
+    compiled = sweep_numba() if kernel != "numpy" else None
+    if kernel == "numba" and compiled is None:
         raise InputError("run_gd: kernel 'numba' needs numba (pip install 'qrcheck[fast]')")
-    return sweep_numpy if kernel == "numpy" or sweep_numba is None else sweep_numba
+    return compiled or sweep_numpy
 
 
 def warm_up(fn) -> None:

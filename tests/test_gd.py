@@ -363,7 +363,7 @@ def assert_same_run(a, b, exact: bool) -> None:
         assert ja.pop("norm_60") == pytest.approx(jb.pop("norm_60"), rel=1e-12) and ja == jb
 
 
-KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(gd_kernel.sweep_numba is None,
+KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(gd_kernel.sweep_numba() is None,
                                                                     reason="numba not installed"))]
 
 
@@ -397,7 +397,7 @@ def singular_flippy_problem():
     return d.X, W0, z0, d.y, GDConfig(eta_w=0.01, tol=1e-3, max_steps=300)
 
 
-@pytest.mark.skipif(gd_kernel.sweep_numba is None, reason="numba not installed")
+@pytest.mark.skipif(gd_kernel.sweep_numba() is None, reason="numba not installed")
 @pytest.mark.parametrize("mode", ["fused", "split"])
 def test_numba_sweep_is_bitwise_the_numpy_sweep(mode):
     """The compiled sweep and the numpy passes give bitwise the same run, exact zeros and many
@@ -412,7 +412,7 @@ def test_numba_sweep_is_bitwise_the_numpy_sweep(mode):
     assert_same_run(r, ser, exact=False)
 
 
-@pytest.mark.skipif(gd_kernel.sweep_numba is None, reason="numba not installed")
+@pytest.mark.skipif(gd_kernel.sweep_numba() is None, reason="numba not installed")
 def test_sweep_kernels_agree_on_signed_zeros_nans_and_flips():
     """sweep_numba and sweep_numpy on one block with +-0, NaN, inf and dense flips: the same bytes
     in every output (relu(p) = p * a keeps -0.0 and NaN in both) and the same counts."""
@@ -425,7 +425,7 @@ def test_sweep_kernels_agree_on_signed_zeros_nans_and_flips():
     A_old = rng.random(P.shape) < 0.5
     changed = rng.random(P.shape) < 0.1
     outs = []
-    for fn in (gd_kernel.sweep_numba, gd_kernel.sweep_numpy):
+    for fn in (gd_kernel.sweep_numba(), gd_kernel.sweep_numpy):
         arrs = [P.copy(), np.empty(P.shape, bool), A_old.copy(), A_old.astype(float), changed.copy()]
         with np.errstate(invalid="ignore"):            # -inf * 0 = NaN, as (P + |P|) / 2 in serial
             counts = fn(*arrs, np.empty(P.shape, bool), 3)
@@ -439,8 +439,17 @@ def test_without_numba_the_numpy_sweep_runs(monkeypatch):
     kernel="numba" is a one-line InputError."""
     X, W0, z0, y, cfg = singular_flippy_problem()
     ref = run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2, kernel="numpy")
-    monkeypatch.setattr(gd_kernel, "sweep_numba", None)
+    monkeypatch.setattr(gd_kernel, "sweep_numba", lambda: None)
     assert gd_kernel.select("auto") is gd_kernel.sweep_numpy
     assert_same_run(run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2), ref, exact=True)
     with pytest.raises(InputError, match="needs numba"):
         run_gd(X, W0, z0, y, cfg, mode="fused", kernel="numba")
+
+
+def test_eigenvalues_false_skips_only_the_final_spectra():
+    """eigenvalues=False (benchmarks) gives the same run with NaN lambda_min's and norm_60."""
+    X, W0, z0, y = small_problem(4, n=5, S=20, m=10)
+    cfg = GDConfig(eta_w=1e-2, max_steps=50)
+    a, b = run_gd(X, W0, z0, y, cfg), run_gd(X, W0, z0, y, cfg, eigenvalues=False)
+    assert a.errors.tobytes() == b.errors.tobytes() and a.D == b.D and b.spectral == {}
+    assert math.isnan(b.lambda_min_HT) and math.isnan(b.kappa_H) and math.isnan(b.changes.norm_60)
