@@ -94,9 +94,10 @@ def pass_flops(n: int, m: int) -> float:
     return MATVEC_WEIGHT * 2.0 * n * m
 
 
-#: the work cap is never below this many flops (about a second of search on one core), so small
-#: problems are searched with the full counts whatever ``Effort.work`` says
-WORK_FLOOR = 4e9
+#: the work cap is never below this many nominal flops (the searches run at about 10-15 nominal
+#: Gflop/s on one core of the project machine: under a second), so small problems are searched
+#: with the full counts whatever ``Effort.work`` says (docs/search.md: where the cap binds)
+WORK_FLOOR = 8e9
 
 # ``--effort`` presets (docs/search.md)
 EFFORT_PRESETS: dict[str, Effort] = {
