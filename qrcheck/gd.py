@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -311,13 +312,25 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     if mode != "serial":
         gd_kernel.warm_up(sweep)                        # numba's compilation goes to setup
     f_parts = np.empty((len(rows), m))                  # z_r^T F_r of each row block
+    # "fused" in threads: block b first scales its share of X's rows by e (X diag(e_T)), then all wait
+    split_n = np.linspace(0, n, len(rows) + 1).astype(int)
+    xe_rows = [slice(int(a), int(b)) for a, b in zip(split_n[:-1], split_n[1:])]
+    barrier = threading.Barrier(len(rows)) if mode == "fused" and len(rows) > 1 else None
 
     def block_step(b: int, A_new: np.ndarray, A_old: np.ndarray, gemms: bool) -> tuple[int, int, int]:
-        """Row block b of one step (eta_z = 0): gradient and update of W_r, P_r = W_r X, then one
-        sweep (mask, relu, exact zeros, flips, D, per-neuron counts) and z_r^T F_r into f_parts[b].
-        Returns (zeros, flips, neurons over n*)."""
+        """Row block b of one step (eta_z = 0): ("fused" in threads) its rows of X diag(e_T) and a
+        barrier; gradient and update of W_r, P_r = W_r X; then one sweep (mask, relu, exact zeros,
+        flips, D, per-neuron counts) and z_r^T F_r into f_parts[b]. Returns (zeros, flips, neurons
+        over n*)."""
         r = rows[b]
         Pr = P[r]
+        if barrier is not None:
+            try:
+                np.multiply(X[xe_rows[b]], e, out=Xe[xe_rows[b]])
+                barrier.wait()
+            except BaseException:
+                barrier.abort()                         # never leave the other blocks waiting
+                raise
         if gemms:
             Gr, Wr = G[r], W[r]
             np.matmul(Af[r], XeT, out=Gr)               # (A_T o 1 e_T^T) X^T, rows r
@@ -359,7 +372,8 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
 
     def blocked_step(A_new: np.ndarray, A_old: np.ndarray) -> tuple[int, int, int]:
         """serial_step for eta_z = 0 in row blocks (``mode`` "fused" or "split")."""
-        np.multiply(X, e, out=Xe)                       # X diag(e_T)
+        if barrier is None:
+            np.multiply(X, e, out=Xe)                   # X diag(e_T) (else in the blocks)
         np.multiply(z, -eta_w, out=zw)
         gemms = mode == "fused"
         if not gemms:
@@ -439,6 +453,8 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
+        if barrier is not None:
+            barrier.abort()                             # a block still waiting (an interrupt) leaves
         if pool is not None:
             pool.shutdown()
     if progress is not None:
