@@ -75,22 +75,24 @@ def H_z(X: np.ndarray) -> np.ndarray:
 
 # ---- lambda_min of a formed limit kernel: a diagnostic (never a bar, schema 2) -------------------
 #: ARPACK's tolerance on H^{-1} for :func:`lambda_min_limit`: ||H^{-1} v - mu v|| <= tol mu. On
-#: Table 2's largest X (n = 100, m = 5000) 1e-5 took 225 (H^w) and 177 (H^z) Cholesky solves where
-#: 1e-9 (before) took 731 for H^w, for a relative error of the eigenvalue against eigvalsh of 9e-9 and 3e-8
-#: (docs/properties.md, "Cost of (29)")
+#: Table 2's largest X (n = 100, m = 5000) 1e-5 took 226 (H^w) and 146 (H^z, started from H^w's
+#: vector) Cholesky solves where 1e-9 (before) took 732 and 372, for a relative error of the
+#: eigenvalue against eigvalsh of 9e-9 and 7e-10 (docs/properties.md, "Cost of (29)")
 LIMIT_TOL = 1e-5
 #: ARPACK's basis size (ncv) for :func:`lambda_min_limit`
 LIMIT_NCV = 32
 
 
-def lambda_min_limit(H: np.ndarray) -> "spectral.Extreme":
+def lambda_min_limit(H: np.ndarray, v0: np.ndarray | None = None) -> "spectral.Extreme":
     """lambda_min of a formed limit kernel H = H^w(X) or H^z(X) (m, m), a diagnostic of (29), (30)
     and ``diagnostics``: ``eigvalsh`` up to ``spectral.EIGVALSH_M_MAX`` (bit-identical to before),
     then a Cholesky factor of H and ARPACK on H^{-1} at :data:`LIMIT_TOL` (a looser tolerance than
     ``spectral``'s, which serves GD's kappa_H). Stated accuracy: ``value`` = v^T H v of the unit
     Ritz vector v is an upper bound (Rayleigh quotient, up to rounding) and some eigenvalue lies
-    within ``residual`` = ||H v - value v|| below it (``lower_kind`` "residual"). Falls back to
-    ``spectral.lambda_min_dense`` when H is not numerically positive definite."""
+    within ``residual`` = ||H v - value v|| below it (``lower_kind`` "residual"). ``v0``: the ARPACK
+    start (H^z starts from H^w's Ritz vector: 145 solves instead of 177 at Table 2's largest X), else
+    a seeded random vector. Falls back to ``spectral.lambda_min_dense`` when H is not numerically
+    positive definite."""
     import scipy.linalg as sl
     from scipy.sparse.linalg import LinearOperator, eigsh
 
@@ -110,7 +112,7 @@ def lambda_min_limit(H: np.ndarray) -> "spectral.Extreme":
         return sl.cho_solve(c, np.ravel(v), check_finite=False)
 
     op = LinearOperator((m, m), matvec=solve, dtype=np.float64)
-    start = np.random.default_rng(20240601).standard_normal(m)   # as spectral's seeded start
+    start = np.random.default_rng(20240601).standard_normal(m) if v0 is None else v0   # as spectral's
     _, vecs = eigsh(op, k=1, which="LA", tol=LIMIT_TOL, v0=start, ncv=min(m - 1, LIMIT_NCV))
     del c
     v = vecs[:, 0] / np.linalg.norm(vecs[:, 0])
@@ -118,7 +120,7 @@ def lambda_min_limit(H: np.ndarray) -> "spectral.Extreme":
     theta = float(v @ Hv)
     r = float(np.linalg.norm(Hv - theta * v))
     return spectral.Extreme(theta, lower=theta - r, upper=theta, residual=r, method="shift_invert",
-                            lower_kind="residual", upper_kind="verified", matvecs=count[0] + 1)
+                            lower_kind="residual", upper_kind="verified", matvecs=count[0] + 1, vector=v)
 
 
 

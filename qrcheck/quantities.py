@@ -153,8 +153,10 @@ class Quantities:
 
     @cached_property
     def Hz_extreme(self) -> "spectral.Extreme | None":
-        """lambda_min(H^z(X)) (Appendix C), as :attr:`Hw_extreme`."""
-        return None if self.matrix_free else kernels.lambda_min_limit(kernels.f_z(self.gram))
+        """lambda_min(H^z(X)) (Appendix C), as :attr:`Hw_extreme` (started from its Ritz vector)."""
+        if self.matrix_free:
+            return None
+        return kernels.lambda_min_limit(kernels.f_z(self.gram), v0=self.Hw_extreme.vector)
 
     @property
     def lambda_min_Hw(self) -> float | None:
