@@ -258,7 +258,11 @@ def top_vector_flops(n: int, k: int, warm: bool) -> float:
 
 # ---- row blocks of X^T X (no m x m array above Quantities.dense_limit) --------------------------
 #: the largest row block of X^T X formed at once (bytes); the passes below hold a few such blocks
+#: per thread
 GRAM_BLOCK_BYTES = 32 * 2 ** 20
+
+#: threads of the passes over row blocks (``GramRows.map``): the project machine has two cores
+PASS_THREADS = 2
 
 
 class GramRows:
@@ -283,11 +287,31 @@ class GramRows:
         """True when the blocks are computed from X (no m x m array)."""
         return self.gram is None
 
-    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """(first row s, rows s..s+b-1 of X^T X, (b, m)) for consecutive row blocks."""
-        for s in range(0, self.m, self.rows):
-            e = min(self.m, s + self.rows)
-            yield s, (self.gram[s:e] if self.gram is not None else self.X[:, s:e].T @ self.X)
+    def block(self, s: int) -> np.ndarray:
+        """Rows s..s+b-1 of X^T X, (b, m)."""
+        e = min(self.m, s + self.rows)
+        return self.gram[s:e] if self.gram is not None else self.X[:, s:e].T @ self.X
+
+    def map(self, fn: Callable[[int, np.ndarray], object]) -> Iterator[object]:
+        """fn(s, rows s..s+b-1 of X^T X) for consecutive row blocks, the results in block order.
+        Up to ``PASS_THREADS`` blocks are formed and processed at once, each with one BLAS thread
+        (numpy's sorts, reductions and the BLAS release the GIL); results do not depend on it."""
+        starts = range(0, self.m, self.rows)
+        if PASS_THREADS <= 1 or len(starts) <= 1:
+            for s in starts:
+                yield fn(s, self.block(s))
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(PASS_THREADS) as pool:
+            pending: list = []  # at most 2 PASS_THREADS blocks ahead of the consumer
+            for s in starts:
+                pending.append(pool.submit(lambda s=s: fn(s, self.block(s))))
+                if len(pending) > 2 * PASS_THREADS:
+                    yield pending.pop(0).result()
+            while pending:
+                yield pending.pop(0).result()
 
     @cached_property
     def diag(self) -> np.ndarray:
@@ -333,29 +357,26 @@ def scan_rows(rows: GramRows, levels=CLUSTER_LEVELS) -> GramScan:
     d, m = rows.diag, rows.m
     dmax = float(np.max(d))
     low = min(levels) if levels else math.inf
-    counts: dict = {t: set() for t in levels}
-    off, pair = (-1.0, 0, 1), (-math.inf, 0, 1)
 
     def lam(a, b, c):
         return (a + b) / 2 + np.sqrt(((a - b) / 2) ** 2 + c ** 2)
 
-    for s, B in rows.blocks():
+    def one(s: int, B: np.ndarray):
         b = B.shape[0]
         A = np.abs(B)
         # a row counts >= 3 at some level only if it does at the lowest: those few rows are recounted
         hit = np.flatnonzero(np.count_nonzero(A >= low, axis=1) >= 3)
-        for t in levels:
-            counts[t].update(int(c) for c in np.count_nonzero(A[hit] >= t, axis=1) if c >= 3)
+        counts = {t: {int(c) for c in np.count_nonzero(A[hit] >= t, axis=1) if c >= 3} for t in levels}
         A[_diagonal(b, s)] = -1.0
         top = A.max(axis=1)
         r = int(np.argmax(top))  # the first row with the block's largest |c|, its first column
         c = int(np.argmax(A[r]))
-        if float(top[r]) > off[0]:
-            off = (float(top[r]), s + r, c)
-        # that pair gives a lower end for the pair's maximum; only rows whose largest |c| reaches
-        # it minus max_j ||X^j||^2 hold candidates
-        lo = max(pair[0], float(lam(d[s + r], d[c], B[r, c])))
+        off = (float(top[r]), s + r, c)
+        # that pair gives a lower end for the pair's maximum in this block; only rows whose largest
+        # |c| reaches it minus max_j ||X^j||^2 hold candidates
+        lo = float(lam(d[s + r], d[c], B[r, c]))
         thr = lo - dmax - 1e-12 * abs(lo)
+        pair = (-math.inf, 0, 1)
         for r in np.flatnonzero(top >= thr):
             j = np.flatnonzero(A[r] >= thr)
             j = j[j != s + r]
@@ -365,6 +386,15 @@ def scan_rows(rows: GramRows, levels=CLUSTER_LEVELS) -> GramScan:
             t = int(np.argmax(v))
             if float(v[t]) > pair[0]:
                 pair = (float(v[t]), s + int(r), int(j[t]))
+        return counts, off, pair
+
+    counts: dict = {t: set() for t in levels}
+    off, pair = (-1.0, 0, 1), (-math.inf, 0, 1)
+    for c_b, off_b, pair_b in rows.map(one):  # in block order: the first maximiser wins ties
+        for t in levels:
+            counts[t] |= c_b[t]
+        off = off_b if off_b[0] > off[0] else off
+        pair = pair_b if pair_b[0] > pair[0] else pair
     return GramScan(off, (pair[1], pair[2]), {t: frozenset(c) for t, c in counts.items()})
 
 
@@ -424,23 +454,30 @@ def sorted_rows(rows: GramRows, ks=(), d_upper: np.ndarray | None = None, bound=
 
     m, d = rows.m, rows.diag
     K = min(m - 1, TOP_K) if m else 0
-    gsq = np.full(K + 1, -np.inf)
-    gup = None if d_upper is None else np.full(K + 1, -np.inf)
-    head, head_up, last = -np.inf, -np.inf, -np.inf  # the tail's ingredients (k - 1 > K)
-    at = {int(k): np.empty(m) for k in ks}
-    for s, B in rows.blocks():
+    tail = K < m - 1
+
+    def one(s: int, B: np.ndarray):
         cs, kth = row_cumsum(B, s, K)
         e = s + B.shape[0]
-        np.maximum(gsq, (d[s:e, None] + cs).max(axis=0), out=gsq)
+        g = (d[s:e, None] + cs).max(axis=0)
+        u = None if d_upper is None else E.gershgorin_all_k_upper(cs, d_upper[s:e], bound, m=m)
+        rows_at = {k: (cs[:, k - 1] if k - 1 <= K else cs[:, K] + (k - 1 - K) * kth) for k in at}
+        ends = (float(np.max(d[s:e] + cs[:, K])), float(np.max(kth)),
+                -np.inf if d_upper is None else float(np.max(d_upper[s:e] + cs[:, K]))) if tail else None
+        return s, e, g, u, rows_at, ends
+
+    gsq = np.full(K + 1, -np.inf)
+    gup = None if d_upper is None else np.full(K + 1, -np.inf)
+    head, last, head_up = -np.inf, -np.inf, -np.inf  # the tail's ingredients (k - 1 > K)
+    at = {int(k): np.empty(m) for k in ks}
+    for s, e, g, u, rows_at, ends in rows.map(one):  # maxima: the order of the blocks does not matter
+        np.maximum(gsq, g, out=gsq)
         if gup is not None:
-            np.maximum(gup, E.gershgorin_all_k_upper(cs, d_upper[s:e], bound, m=m), out=gup)
+            np.maximum(gup, u, out=gup)
         for k, a in at.items():
-            a[s:e] = cs[:, k - 1] if k - 1 <= K else cs[:, K] + (k - 1 - K) * kth
-        if K < m - 1:
-            head = max(head, float(np.max(d[s:e] + cs[:, K])))
-            last = max(last, float(np.max(kth)))
-            if gup is not None:
-                head_up = max(head_up, float(np.max(d_upper[s:e] + cs[:, K])))
+            a[s:e] = rows_at[k]
+        if tail:
+            head, last, head_up = max(head, ends[0]), max(last, ends[1]), max(head_up, ends[2])
     if K < m - 1:
         j = np.arange(K + 1, m, dtype=np.float64) - K  # k - 1 - K for k - 1 = K+1..m-1
         gsq = np.concatenate([gsq, head + j * last])

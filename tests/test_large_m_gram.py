@@ -168,3 +168,19 @@ def test_planted_cluster_is_found_the_same_way_and_the_work_cap_cuts_the_same_st
         rb = get(eq).check(CheckContext(free, prof, Effort(work=20.0), seed=d.seed))
         assert ra.details["work_cut"] and rb.details["work_cut"]
         assert ra.witness == rb.witness and ra.status == rb.status
+
+
+def test_threaded_passes_give_the_same_numbers(monkeypatch, small_blocks):
+    d = clustered(8)
+    for X in (d.X, None):
+        rows = search.GramRows(X, None if X is not None else d.X.T @ d.X)
+        bd = E.gram_bound(d.X)
+        up = E.sum_squares(d.X, 0)[2]
+        out = []
+        for threads in (1, 2):
+            monkeypatch.setattr(search, "PASS_THREADS", threads)
+            out.append((search.scan_rows(rows), search.sorted_rows(rows, (3, 9), up, bd)))
+        (s1, r1), (s2, r2) = out
+        assert s1 == s2
+        assert np.array_equal(r1.gershgorin_sq, r2.gershgorin_sq) and np.array_equal(r1.gershgorin_upper, r2.gershgorin_upper)
+        assert all(np.array_equal(r1.at[k], r2.at[k]) for k in (3, 9))
