@@ -308,8 +308,9 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     bounds = np.linspace(0, S, threads + 1).astype(int)
     rows = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     XeT = Xe.T
-    sweep = gd_kernel.select(kernel)
-    if mode != "serial":
+    gd_kernel.validate(kernel)
+    sweep = gd_kernel.select(kernel) if mode != "serial" else None   # numba imported only if used
+    if sweep is not None:
         gd_kernel.warm_up(sweep)                        # numba's compilation goes to setup
     f_parts = np.empty((len(rows), m))                  # z_r^T F_r of each row block
     # "fused" in threads: block b first scales its share of X's rows by e (X diag(e_T)), then all wait

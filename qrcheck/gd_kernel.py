@@ -77,12 +77,17 @@ def sweep_numba():
     return numba.njit(nogil=True, cache=True)(_sweep_loops)
 
 
+def validate(kernel: str) -> None:
+    """An InputError unless ``kernel`` is one of :data:`KERNELS`."""
+    if kernel not in KERNELS:
+        raise InputError(f"run_gd: kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+
+
 def select(kernel: str = "auto"):
     """The sweep for ``kernel``: "numba" (an InputError without numba), "numpy", or "auto" (numba
     when installed). The first numba call compiles (~0.6 s) or loads numba's on-disk cache;
     :func:`warm_up` does it on a tiny block."""
-    if kernel not in KERNELS:
-        raise InputError(f"run_gd: kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    validate(kernel)
     compiled = sweep_numba() if kernel != "numpy" else None
     if kernel == "numba" and compiled is None:
         raise InputError("run_gd: kernel 'numba' needs numba (pip install 'qrcheck[fast]')")
