@@ -17,7 +17,6 @@ from .draw import Draw, make_draw
 from .gd import GDConfig, GDResult, peak_rss_bytes, run_gd
 from .profiles import Profile, load_profile
 from .properties import CheckContext, registry
-from .quantities import Quantities
 from .properties.p21 import n_star as n_star_of
 from .regime import Case, choose_case, classify, required_properties
 from .regime import report as regime_report
@@ -192,8 +191,7 @@ def verify(cfg: VerifyConfig, *, on_check: Callable[[str, str], None] | None = N
         from .rates import paper_rates
         eta_w, eta_z = paper_rates(draw.S, draw.m, cfg.paper_rates)
         cfg = replace_cfg(cfg, eta_w=eta_w, eta_z=eta_z)
-    ctx = CheckContext(Quantities.of(draw, dense_limit=dense_limit), profile, cfg.effort, seed=draw.seed,
-                       on_search=on_search)
+    ctx = CheckContext.of(draw, profile, cfg.effort, on_search=on_search, dense_limit=dense_limit)
     phases = {"draw": time.perf_counter() - t_start, "properties": {}}   # provenance.phase_seconds
     results = []
     for checker in registry():

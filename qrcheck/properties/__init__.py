@@ -56,6 +56,7 @@ from ..profiles import CountRule, Profile, Rule, TailCount, TailRule
 from ..quantities import Quantities
 from ..results import PropertyResult, Sense, Status, decide
 from ..search import Effort
+from ..spectral import DENSE_M_LIMIT
 
 ENTRY_POINT_GROUP = "qrcheck.properties"
 BUILTIN_MODULES = tuple(f"qrcheck.properties.p{k}" for k in range(19, 31))
@@ -92,9 +93,12 @@ class CheckContext:
 
     @classmethod
     def of(cls, draw: Draw, profile: Profile, effort: Effort | None = None, *,
-           on_search: Callable[[str, str, float], None] | None = None) -> "CheckContext":
-        """The context of a :class:`~qrcheck.draw.Draw` under ``profile``."""
-        return cls(Quantities.of(draw), profile, effort, seed=draw.seed, on_search=on_search)
+           on_search: Callable[[str, str, float], None] | None = None,
+           dense_limit: int = DENSE_M_LIMIT) -> "CheckContext":
+        """The context of a :class:`~qrcheck.draw.Draw` under ``profile``; above ``dense_limit`` data
+        points no m x m array is formed (``Quantities.matrix_free``)."""
+        return cls(Quantities.of(draw, dense_limit=dense_limit), profile, effort, seed=draw.seed,
+                   on_search=on_search)
 
     def memo(self, key: str, fn: Callable[[], Any]) -> Any:
         """``fn()``, computed once per context under ``key``."""
