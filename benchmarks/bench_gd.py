@@ -15,6 +15,9 @@ so that machine load hits all alike:
   thread directly followed by its elementwise passes as numpy calls (its block of P still in cache);
 * ``fused-numba``: the same with the passes as one compiled sweep (:mod:`qrcheck.gd_kernel`; the
   optional extra ``fast``), the default when numba is installed;
+* ``gemms-blocked``: the GEMM pair alone in ``fused``'s layout (two row blocks in two Python threads
+  at one BLAS thread each), the floor of ``fused``: on a loaded machine multithreaded OpenBLAS
+  degrades far more than this, so compare ``fused`` against both;
 * ``torch``: a naive PyTorch autograd step (float64, CPU, with the same D bookkeeping), when torch
   is installed (the optional extra ``torch``).
 
@@ -66,6 +69,34 @@ def time_gemms(W: np.ndarray, X: np.ndarray, M: np.ndarray, steps: int) -> float
     return (time.perf_counter() - t0) / steps
 
 
+def time_gemms_blocked(W: np.ndarray, X: np.ndarray, M: np.ndarray, steps: int, threads: int = 2) -> float:
+    """Mean seconds of the same pair in row blocks, one per Python thread at one BLAS thread each:
+    the GEMMs as ``fused`` lays them out, without its elementwise work (its floor)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    S = W.shape[0]
+    P = np.empty((S, X.shape[1]))
+    G = np.empty(W.shape)
+    bounds = np.linspace(0, S, threads + 1).astype(int)
+    rows = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def block(r: slice) -> None:
+        np.matmul(W[r], X, out=P[r])
+        np.matmul(M[r], X.T, out=G[r])
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads - 1) as pool:
+        block(rows[0])
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            futures = [pool.submit(block, r) for r in rows[1:]]
+            block(rows[0])
+            for fu in futures:
+                fu.result()
+        return (time.perf_counter() - t0) / steps
+
+
 def torch_step_seconds(X, W0, z0, y, eta_w: float, steps: int) -> float | None:
     """Mean seconds of a naive autograd step of (12) in PyTorch (None when torch is missing)."""
     try:
@@ -102,10 +133,12 @@ def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int) -> 
     M = np.random.default_rng(1).standard_normal((S, m))
     variants = {k: v for k, v in VARIANTS.items() if k != "fused-numba" or gd_kernel.sweep_numba() is not None}
     ref = {k: run_gd(d.X, d.W0, d.z0, d.y, cfg, eigenvalues=False, **kw) for k, kw in variants.items()}  # warm up
-    times: dict[str, list[float]] = {k: [] for k in ("gemms", *VARIANTS, "torch")}
+    times: dict[str, list[float]] = {k: [] for k in ("gemms", "gemms-blocked", *VARIANTS, "torch")}
     for _ in range(repeats):
         time.sleep(PAUSE)
         times["gemms"].append(time_gemms(d.W0, d.X, M, steps))
+        time.sleep(PAUSE)
+        times["gemms-blocked"].append(time_gemms_blocked(d.W0, d.X, M, steps))
         for k, kw in variants.items():
             time.sleep(PAUSE)
             r = run_gd(d.X, d.W0, d.z0, d.y, cfg, eigenvalues=False, **kw)   # time the loop only
@@ -148,7 +181,7 @@ def main() -> None:
         print(f"\n(n, S, m) = ({n}, {S}, {m}), eta_w = {out['eta_w']:g}, {a.steps} steps x {a.repeats} repeats, "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"  two bare GEMMs : {statistics.median(gem) * 1e3:8.3f} ms (median)")
-        for k in (*VARIANTS, "torch"):
+        for k in ("gemms-blocked", *VARIANTS, "torch"):
             if not t[k]:
                 lib, extra = ("torch", "torch") if k == "torch" else ("numba", "fast")
                 print(f"  {k:14s} : {lib} not installed (optional extra '{extra}')")
