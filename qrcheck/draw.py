@@ -17,7 +17,7 @@ from typing import Literal, Mapping
 import numpy as np
 
 from . import InputError
-from .system import available_bytes
+from .system import DENSE_M_LIMIT, GRAM_BLOCK_BYTES, available_bytes
 from . import model
 
 STREAMS = ("X", "W0", "z0", "y")
@@ -171,8 +171,11 @@ def labels_from(labels: str, rng: np.random.Generator, X: np.ndarray, W0: np.nda
 
 
 def estimated_bytes(n: int, S: int, m: int) -> int:
-    """Peak working-set estimate of a verify run: O(Sn + Sm + m^2 + nm), float64."""
-    return 8 * (3 * S * n + 2 * n * m + 8 * S * m + 6 * m * m + 4 * (S + m))
+    """Peak working-set estimate of a verify run, float64: O(Sn + Sm + m^2 + nm) up to
+    DENSE_M_LIMIT; above it no m x m array is formed, so O(Sn + Sm + nm) plus a few row blocks of
+    X^T X (``GRAM_BLOCK_BYTES`` each)."""
+    square = 6 * m * m if m <= DENSE_M_LIMIT else 4 * GRAM_BLOCK_BYTES // 8
+    return 8 * (3 * S * n + 2 * n * m + 8 * S * m + square + 4 * (S + m))
 
 
 def check_sizes(n: int, S: int, m: int) -> None:

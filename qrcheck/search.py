@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import InputError, model
+from .system import GRAM_BLOCK_BYTES
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,8 @@ def top_vector_flops(n: int, k: int, warm: bool) -> float:
 
 
 # ---- row blocks of X^T X (no m x m array above Quantities.dense_limit) --------------------------
-#: the largest row block of X^T X formed at once (bytes); the passes below hold a few such blocks
-#: per thread
-GRAM_BLOCK_BYTES = 32 * 2 ** 20
+#: the largest row block of X^T X formed at once (bytes, ``system.GRAM_BLOCK_BYTES``); the passes
+#: below hold a few such blocks per thread
 
 #: threads of the passes over row blocks (``GramRows.map``): the project machine has two cores
 PASS_THREADS = 2

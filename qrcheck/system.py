@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import os
 
+# verify side: above this m no m x m array is formed anywhere (checks, GD, diagnostics; memory
+# O(Sm + Sn + nm)); re-exported as qrcheck.spectral.DENSE_M_LIMIT. The audit keeps its own constant.
+DENSE_M_LIMIT = 6000
+# verify side: row blocks of X^T X read above DENSE_M_LIMIT hold at most this many bytes
+GRAM_BLOCK_BYTES = 32 * 2**20
+
 
 def available_bytes() -> int:
     """MemAvailable from /proc/meminfo (Linux), else physical memory, else 4 GiB."""
