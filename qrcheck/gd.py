@@ -18,13 +18,13 @@ plus O(Sm) elementwise work done in place in preallocated buffers:
   * the regularity check (any exact zero of W_t X, Appendix A) is min |W_t X| = 0, one reduction
     over the |P| already computed (for eta_z > 0, one comparison pass).
 With eta_z = 0 the step runs by default in row blocks of W, one per thread ("fused" mode): each
-block's two GEMMs at one BLAS thread, then, while its block of P is in cache, one sweep over it
-that writes A, relu(P) = P o A (in place of |P|), and finds the exact zeros, the flips, D and the
-per-neuron counts (:mod:`qrcheck.gd_kernel`: compiled by numba when installed, else numpy passes,
-bitwise alike), and one GEMV for the block's share of F^T z (no P^T z term).
-The final eigenvalues come from :mod:`qrcheck.spectral` (matrix-free above DENSE_M_LIMIT: no
-m x m array); the reporting (trajectory encoding, D's degrees and JSON, the
-graph) lives in :mod:`qrcheck.gd_report`.
+block scales its share of X's rows by e (then a barrier), runs its two GEMMs at one BLAS thread,
+then, while its block of P is in cache, one sweep over it that writes A and relu(P) = P o A (in
+place of |P|) and finds the exact zeros, the flips, D and the per-neuron counts
+(:mod:`qrcheck.gd_kernel`: compiled by numba when installed, else numpy passes, bitwise alike), and
+one GEMV for the block's share of F^T z (no P^T z term). The final eigenvalues come from
+:mod:`qrcheck.spectral` (matrix-free above DENSE_M_LIMIT: no m x m array); the reporting
+(trajectory encoding, D's degrees and JSON, the graph) lives in :mod:`qrcheck.gd_report`.
 benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/gd.md).
 """
 
