@@ -43,11 +43,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import model
+from .system import DENSE_M_LIMIT  # noqa: F401  (re-exported: callers read spectral.DENSE_M_LIMIT)
 
 # at or below this m, extreme eigenvalues come from numpy.linalg.eigvalsh of the formed matrix
 EIGVALSH_M_MAX = 1000
-# above this m no m x m array is allocated: H, G and (60)'s matrix are applied through (7)
-DENSE_M_LIMIT = 6000
+# above DENSE_M_LIMIT (qrcheck.system's, re-exported) no m x m array is allocated: H, G and (60)'s
+# matrix are applied through (7)
 # ARPACK's tol: stop when ||M v - theta v|| <= tol |theta| (the eigenvalue itself is then far more
 # accurate: its error is about the residual squared over the gap; docs/gd.md)
 LANCZOS_TOL = 1e-6
