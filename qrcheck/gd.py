@@ -18,8 +18,9 @@ plus O(Sm) elementwise work done in place in preallocated buffers:
   * the regularity check (any exact zero of W_t X, Appendix A) is min |W_t X| = 0, one reduction
     over the |P| already computed (for eta_z > 0, one comparison pass).
 With eta_z = 0 the step runs by default in row blocks of W, one per thread ("fused" mode): each
-block scales its share of X's rows by e (then a barrier), runs its two GEMMs at one BLAS thread,
-then, while its block of P is in cache, one sweep over it that writes A and relu(P) = P o A (in
+block forms its rows of A_t o 1 e_t^T from the boolean mask (in place of X diag(e), which every
+block would read), runs its two GEMMs at one BLAS thread, then, while its block of P is in cache,
+one sweep over it that writes A and relu(P) = P o A (in
 place of |P|) and finds the exact zeros, the flips, D and the per-neuron counts
 (:mod:`qrcheck.gd_kernel`: compiled by numba when installed, else numpy passes, bitwise alike), and
 one GEMV for the block's share of F^T z (no P^T z term). The final eigenvalues come from
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -272,7 +272,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     A_prev = np.empty((S, m), dtype=bool)   # A_{t-1}
     scratch = np.empty((S, m), dtype=bool)  # exact zeros, then flips
     changed = np.zeros((S, m), dtype=bool)  # D
-    Af = np.empty((S, m))                   # A_t as 0/1 float64 for the gradient GEMM
+    Af = np.empty((S, m))                   # A_t as 0/1 float64 for the gradient GEMM ("fused": A_t o 1 e_t^T)
     F = np.empty((S, m)) if eta_z > 0 else None
     Xe = np.empty((n, m))                   # X diag(e_t)
     G = np.empty((S, n))                    # the W-gradient, then its step
@@ -309,36 +309,27 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     rows = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     XeT = Xe.T
     gd_kernel.validate(kernel)
-    sweep = gd_kernel.select(kernel) if mode != "serial" else None   # numba imported only if used
-    if sweep is not None:
-        gd_kernel.warm_up(sweep)                        # numba's compilation goes to setup
+    kern = gd_kernel.select(kernel) if mode != "serial" else None   # numba imported only if used
+    if kern is not None:
+        gd_kernel.warm_up(kern, keep_mask=mode == "split")   # numba's compilation goes to setup
     f_parts = np.empty((len(rows), m))                  # z_r^T F_r of each row block
-    # "fused" in threads: block b first scales its share of X's rows by e (X diag(e_T)), then all wait
-    split_n = np.linspace(0, n, len(rows) + 1).astype(int)
-    xe_rows = [slice(int(a), int(b)) for a, b in zip(split_n[:-1], split_n[1:])]
-    barrier = threading.Barrier(len(rows)) if mode == "fused" and len(rows) > 1 else None
+    XT = X.T
 
     def block_step(b: int, A_new: np.ndarray, A_old: np.ndarray, gemms: bool) -> tuple[int, int, int]:
-        """Row block b of one step (eta_z = 0): ("fused" in threads) its rows of X diag(e_T) and a
-        barrier; gradient and update of W_r, P_r = W_r X; then one sweep (mask, relu, exact zeros,
-        flips, D, per-neuron counts) and z_r^T F_r into f_parts[b]. Returns (zeros, flips, neurons
-        over n*)."""
+        """Row block b of one step (eta_z = 0): ("fused") its rows of A_T o 1 e_T^T, the gradient
+        and update of W_r, P_r = W_r X; then one sweep (mask, relu, exact zeros, flips, D, per-neuron
+        counts; "split": the 0/1 mask too) and z_r^T F_r into f_parts[b]. Returns (zeros, flips,
+        neurons over n*)."""
         r = rows[b]
         Pr = P[r]
-        if barrier is not None:
-            try:
-                np.multiply(X[xe_rows[b]], e, out=Xe[xe_rows[b]])
-                barrier.wait()
-            except BaseException:
-                barrier.abort()                         # never leave the other blocks waiting
-                raise
         if gemms:
-            Gr, Wr = G[r], W[r]
-            np.matmul(Af[r], XeT, out=Gr)               # (A_T o 1 e_T^T) X^T, rows r
+            Gr, Wr, Ar = G[r], W[r], Af[r]
+            kern.masked_scale(A_old[r], e, Ar)          # A_T o 1 e_T^T, rows r, in this core's cache
+            np.matmul(Ar, XT, out=Gr)                   # (A_T o 1 e_T^T) X^T, rows r
             np.multiply(Gr, zw[r, None], out=Gr)
             np.add(Wr, Gr, out=Wr)
             np.matmul(Wr, X, out=Pr)
-        counts = sweep(Pr, A_new[r], A_old[r], Af[r], changed[r], scratch[r], n_star)
+        counts = kern.sweep(Pr, A_new[r], A_old[r], None if gemms else Af[r], changed[r], scratch[r], n_star)
         np.matmul(z[r], Pr, out=f_parts[b])             # z_r^T F_r while F_r is in cache
         return counts
 
@@ -373,11 +364,10 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
 
     def blocked_step(A_new: np.ndarray, A_old: np.ndarray) -> tuple[int, int, int]:
         """serial_step for eta_z = 0 in row blocks (``mode`` "fused" or "split")."""
-        if barrier is None:
-            np.multiply(X, e, out=Xe)                   # X diag(e_T) (else in the blocks)
         np.multiply(z, -eta_w, out=zw)
         gemms = mode == "fused"
         if not gemms:
+            np.multiply(X, e, out=Xe)                   # X diag(e_T)
             np.matmul(Af, XeT, out=G)
             np.multiply(G, zw[:, None], out=G)
             np.add(W, G, out=W)
@@ -454,8 +444,6 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
-        if barrier is not None:
-            barrier.abort()                             # a block still waiting (an interrupt) leaves
         if pool is not None:
             pool.shutdown()
     if progress is not None:

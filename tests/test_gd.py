@@ -363,7 +363,7 @@ def assert_same_run(a, b, exact: bool) -> None:
         assert ja.pop("norm_60") == pytest.approx(jb.pop("norm_60"), rel=1e-12) and ja == jb
 
 
-KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(gd_kernel.sweep_numba() is None,
+KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(gd_kernel.compiled() is None,
                                                                     reason="numba not installed"))]
 
 
@@ -376,7 +376,8 @@ def test_blocked_modes_match_serial(mode, kernel):
 
     d = make_draw(n=12, S=50, m=40, seed=3)
     cfg = GDConfig(eta_w=5e-3, tol=1e-3, max_steps=300)
-    gd_kernel.warm_up(gd_kernel.select(kernel))        # numba may load scipy's BLAS on first use
+    for keep_mask in (False, True):                     # numba may load scipy's BLAS on first use
+        gd_kernel.warm_up(gd_kernel.select(kernel), keep_mask)
     before = [i["num_threads"] for i in threadpool_info()]
     ser = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode="serial")
     blk = run_gd(d.X, d.W0, d.z0, d.y, cfg, mode=mode, threads=3, kernel=kernel)
@@ -397,7 +398,7 @@ def singular_flippy_problem():
     return d.X, W0, z0, d.y, GDConfig(eta_w=0.01, tol=1e-3, max_steps=300)
 
 
-@pytest.mark.skipif(gd_kernel.sweep_numba() is None, reason="numba not installed")
+@pytest.mark.skipif(gd_kernel.compiled() is None, reason="numba not installed")
 @pytest.mark.parametrize("mode", ["fused", "split"])
 def test_numba_sweep_is_bitwise_the_numpy_sweep(mode):
     """The compiled sweep and the numpy passes give bitwise the same run, exact zeros and many
@@ -412,26 +413,32 @@ def test_numba_sweep_is_bitwise_the_numpy_sweep(mode):
     assert_same_run(r, ser, exact=False)
 
 
-@pytest.mark.skipif(gd_kernel.sweep_numba() is None, reason="numba not installed")
+@pytest.mark.skipif(gd_kernel.compiled() is None, reason="numba not installed")
 def test_sweep_kernels_agree_on_signed_zeros_nans_and_flips():
-    """sweep_numba and sweep_numpy on one block with +-0, NaN, inf and dense flips: the same bytes
-    in every output (relu(p) = p * a keeps -0.0 and NaN in both) and the same counts."""
+    """The compiled and the numpy sweep and masked scale on one block with +-0, NaN, inf and dense
+    flips: the same bytes in every output (relu(p) = p * a and a * e_j keep -0.0 and NaN in both)
+    and the same counts, with and without the 0/1 mask kept."""
     rng = np.random.default_rng(0)
     P = rng.standard_normal((7, 33))
     P.flat[::5] = 0.0
     P.flat[1::7] = -0.0
     P.flat[2::11] = np.nan
     P[3, :4] = [np.inf, -np.inf, 1e-300, -1e-300]
+    e = P[4].copy()
     A_old = rng.random(P.shape) < 0.5
     changed = rng.random(P.shape) < 0.1
     outs = []
-    for fn in (gd_kernel.sweep_numba(), gd_kernel.sweep_numpy):
+    for k in (gd_kernel.compiled(), gd_kernel.NUMPY):
         arrs = [P.copy(), np.empty(P.shape, bool), A_old.copy(), A_old.astype(float), changed.copy()]
+        no_mask = [P.copy(), np.empty(P.shape, bool), A_old.copy(), None, changed.copy()]
+        scaled = np.empty(P.shape)
         with np.errstate(invalid="ignore"):            # -inf * 0 = NaN, as (P + |P|) / 2 in serial
-            counts = fn(*arrs, np.empty(P.shape, bool), 3)
-        outs.append((counts, [a.tobytes() for a in arrs]))
+            counts = [k.sweep(*a, np.empty(P.shape, bool), 3) for a in (arrs, no_mask)]
+            k.masked_scale(A_old, e, scaled)
+        outs.append((counts, [a.tobytes() for a in arrs + no_mask if a is not None], scaled.tobytes()))
     assert outs[0] == outs[1]
-    assert outs[0][0][0] == int(np.count_nonzero(P == 0.0)) and outs[0][0][2] > 0
+    counts = outs[0][0]
+    assert counts[0] == counts[1] and counts[0][0] == int(np.count_nonzero(P == 0.0)) and counts[0][2] > 0
 
 
 def test_without_numba_the_numpy_sweep_runs(monkeypatch):
@@ -439,8 +446,8 @@ def test_without_numba_the_numpy_sweep_runs(monkeypatch):
     kernel="numba" is a one-line InputError."""
     X, W0, z0, y, cfg = singular_flippy_problem()
     ref = run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2, kernel="numpy")
-    monkeypatch.setattr(gd_kernel, "sweep_numba", lambda: None)
-    assert gd_kernel.select("auto") is gd_kernel.sweep_numpy
+    monkeypatch.setattr(gd_kernel, "compiled", lambda: None)
+    assert gd_kernel.select("auto") is gd_kernel.NUMPY
     assert_same_run(run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2), ref, exact=True)
     with pytest.raises(InputError, match="needs numba"):
         run_gd(X, W0, z0, y, cfg, mode="fused", kernel="numba")
