@@ -442,10 +442,11 @@ def test_sweep_kernels_agree_on_signed_zeros_nans_and_flips():
 
 
 def test_without_numba_the_numpy_sweep_runs(monkeypatch):
-    """With numba absent, "auto" runs the numpy passes (the same run as kernel="numpy") and
-    kernel="numba" is a one-line InputError."""
+    """With numba absent, "auto" runs the numpy passes (the same run as kernel="numpy", and the
+    serial run's T, D, flips, zeros and counts) and kernel="numba" is a one-line InputError."""
     X, W0, z0, y, cfg = singular_flippy_problem()
     ref = run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2, kernel="numpy")
+    assert_same_run(ref, run_gd(X, W0, z0, y, cfg, n_star=2, mode="serial"), exact=False)
     monkeypatch.setattr(gd_kernel, "compiled", lambda: None)
     assert gd_kernel.select("auto") is gd_kernel.NUMPY
     assert_same_run(run_gd(X, W0, z0, y, cfg, n_star=2, mode="fused", threads=2), ref, exact=True)
