@@ -203,7 +203,8 @@ def peak_rss_bytes() -> int | None:
 def error_norm(e: np.ndarray) -> float:
     """||e||: ``sqrt(e @ e)``, rescaled by max |e_j| when the sum of squares overflows but the norm
     does not (an e of entries near 1e200); inf or NaN only when e itself is not finite."""
-    r = math.sqrt(e @ e)
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflowing sum is rescaled below
+        r = math.sqrt(e @ e)
     if math.isfinite(r):
         return r
     s = float(np.max(np.abs(e)))
@@ -408,6 +409,9 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
 
     T, loop_seconds = 0, 0.0
     status = GDStatus.MAX_STEPS
+    # an overflowing run is a result (the safety valve, status diverged), not a RuntimeWarning
+    quiet = np.errstate(over="ignore", invalid="ignore")
+    quiet.__enter__()
     try:
         while True:
             if err < cfg.tol:
@@ -442,6 +446,7 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
                 status = GDStatus.DIVERGED
                 break
     finally:
+        quiet.__exit__(None, None, None)
         if limiter is not None:
             limiter.restore_original_limits()
         if pool is not None:

@@ -27,8 +27,10 @@ def trajectory_stride(T: int) -> int:
 
 
 def encode_trajectory(errors: np.ndarray) -> dict:
-    """The full trajectory ||e_t||, t = 0..T, as base64 of little-endian float32 (4(T+1) bytes)."""
-    a = np.ascontiguousarray(errors, dtype="<f4")
+    """The full trajectory ||e_t||, t = 0..T, as base64 of little-endian float32 (4(T+1) bytes);
+    errors beyond float32's range become inf (a diverged run's result, not a warning)."""
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(errors, dtype="<f4")
     return {"encoding": "base64", "dtype": "<f4", "length": int(a.size),
             "data": base64.b64encode(a.tobytes()).decode("ascii")}
 
