@@ -686,3 +686,30 @@ def test_rank_deficient_21_is_rederived(tmp_path):
     t["properties"]["21"].pop("witness")
     t["verdict"] = t["verdict"].replace("fail", "pass", 1)
     assert caught(audit(write(tmp_path, t)), "properties.21")
+
+
+def test_limit_kernel_values_are_audited_to_their_stated_accuracy():
+    """Above m = 1000 lambda_min(H^w), lambda_min(H^z) are iterative diagnostics with a stated
+    residual r: the audit accepts the value within r of its own eigvalsh, and a value moved by more
+    than r, or a residual claimed huge (capped at 1e-2 relative), is a mismatch."""
+    import scipy.linalg
+
+    from qrcheck.kernels import H_w
+    from qrcheck.verify import VerifyConfig, verify
+
+    cert = verify(VerifyConfig(n=20, S=10, m=1100, seed=0, no_gd=True)).certificate.to_json()
+    d = cert["properties"]["29"]["details"]
+    exact = float(scipy.linalg.eigvalsh(H_w(qrcheck.draw.make_draw(n=20, S=10, m=1100, seed=0).X),
+                                        subset_by_index=[0, 0])[0])
+    r = d["lambda_min_Hw_residual"]
+    assert r > 1e-9 and d["lambda_min_Hw"] - r <= exact <= d["lambda_min_Hw"] * (1 + 1e-12)
+    assert audit(cert).exit_code == 0
+    moved = copy.deepcopy(cert)                       # outside its stated accuracy
+    moved["properties"]["29"]["details"]["lambda_min_Hw"] = exact + 3 * r
+    inflated = copy.deepcopy(cert)                    # a huge claimed residual buys at most 1e-2 relative
+    inflated["properties"]["29"]["details"]["lambda_min_Hw"] = exact * 1.05
+    inflated["properties"]["29"]["details"]["lambda_min_Hw_residual"] = 1.0
+    for bad in (moved, inflated):
+        rep = audit(bad)
+        assert rep.exit_code == 1
+        assert "properties.29.details.lambda_min_Hw" in {m.path for m in rep.mismatches}

@@ -128,7 +128,8 @@ def test_limit_kernel_diagnostic_states_its_accuracy():
     exact = float(np.linalg.eigvalsh(kernels.H_w(d.X))[0])
     assert ext.method == "shift_invert" and ext.residual is not None
     assert ext.value - ext.residual <= exact <= ext.value * (1 + 1e-12)
-    assert ext.value == pytest.approx(exact, rel=1e-7)
+    # the eigenvalue's error is about residual^2 / gap, far inside the stated residual
+    assert abs(ext.value - exact) <= 0.1 * ext.residual
 
 
 def test_verify_threads_the_limit_and_records_phases_and_peak_memory():

@@ -141,11 +141,11 @@ def check(cert: Mapping[str, Any], q: Quantities, y: np.ndarray | None, led: Led
                     led.skip(join(base, k), too_big("the limit kernels H^w, H^z", m, q.dense_m)
                              + "; no status depends on it")
         elif {"lambda_min_Hw", "lambda_min_Hz"} & (set(x) - set(nulls)):
-            from .stats import limit_lambda_min
+            from .stats import limit_atol, limit_lambda_min
 
             for k, v in zip(("lambda_min_Hw", "lambda_min_Hz"), limit_lambda_min(q)):
                 if k in x and k not in nulls:
-                    led.check(join(base, k), x[k], v, rtol=RTOL_DIAG, atol=64 * m * 2.0 ** -53)
+                    led.check(join(base, k), x[k], v, rtol=RTOL_DIAG, atol=limit_atol(x, k, v, m))
     e0 = None
     if y is not None:
         e0 = float(np.linalg.norm(q.f0[0] - y))

@@ -374,11 +374,17 @@ class PropertyAudit:
         h0 = stats.enclosure_H0(q) if "lambda_min_H0" in d or "concentration_ratio_H" in d else None
         lw_ = want.get("lambda_min_Hw", 0.0)
         noise = 64 * q.m * 2.0 ** -53  # eigenvalues of the limit kernels (entries <= 1/2) at rounding level
-        tol = {"lambda_min_Hw": noise, "lambda_min_Hz": noise, "S_lambda_min_Hz": q.S * noise,
-               "E_zeta2_S_lambda_min_Hw": E2 * q.S * noise,
+        # each limit-kernel value within its stated accuracy (stats.limit_atol), and what is read off it
+        tw = stats.limit_atol(d, "lambda_min_Hw", lw_, q.m)
+        tz = stats.limit_atol(d, "lambda_min_Hz", lz, q.m)
+        cg, ch = want.get("concentration_ratio_G"), want.get("concentration_ratio_H")
+        tol = {"lambda_min_Hw": tw, "lambda_min_Hz": tz, "S_lambda_min_Hz": q.S * tz,
+               "E_zeta2_S_lambda_min_Hw": E2 * q.S * tw,
                "lambda_min_H0": 0.0 if h0 is None else h0.hi - h0.lo + q.noise.get("H0", 0.0),
-               "concentration_ratio_G": (e29.hi - e29.lo) / abs(q.S * lz) if lz else 0.0,
-               "concentration_ratio_H": (h0.hi - h0.lo) / abs(E2 * q.S * lw_) if h0 is not None and lw_ else 0.0}
+               "concentration_ratio_G": ((e29.hi - e29.lo) / abs(q.S * lz) + abs(cg or 0.0) * 2 * tz / abs(lz)
+                                         if lz else 0.0),
+               "concentration_ratio_H": ((h0.hi - h0.lo) / abs(E2 * q.S * lw_) + abs(ch or 0.0) * 2 * tw / abs(lw_)
+                                         if h0 is not None and lw_ else 0.0)}
         for k, v in want.items():
             if k not in d:
                 continue
@@ -672,8 +678,9 @@ class PropertyAudit:
         if "lambda_min_Hw" in stats.unclaimed_limit(d):
             led.skip(join(base, "details", "lambda_min_Hw"), stats.NULL_LIMIT)
         elif "lambda_min_Hw" in d:
-            led.check(join(base, "details", "lambda_min_Hw"), d["lambda_min_Hw"], stats.limit_lambda_min(q)[0],
-                      rtol=1e-7)
+            lw = stats.limit_lambda_min(q)[0]
+            led.check(join(base, "details", "lambda_min_Hw"), d["lambda_min_Hw"], lw, rtol=1e-7,
+                      atol=stats.limit_atol(d, "lambda_min_Hw", lw, q.m))
         for k in ("gamma_bar", "beta_w", "kappa0"):
             if k in d and k in x:
                 led.check(join(base, "details", k), d[k], x[k], rtol=1e-7)

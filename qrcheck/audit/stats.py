@@ -451,6 +451,23 @@ def unclaimed_limit(d: Mapping[str, Any]) -> list[str]:
     return [k for k in LIMIT_KEYS if k in d and d[k] is None]
 
 
+#: the most relative slack a claimed residual can buy a limit-kernel eigenvalue (:func:`limit_atol`)
+LIMIT_REL_CAP = 1e-2
+
+
+def limit_atol(d: Mapping[str, Any], key: str, exact: float, m: int) -> float:
+    """Absolute tolerance for a claimed limit-kernel eigenvalue ``d[key]`` against the audit's own
+    ``exact``: rounding (64 m u, the kernels' entries are <= 1/2) plus the value's stated accuracy,
+    the claimed ``d[key + "_residual"]`` of an iterative value (some eigenvalue lies within it below
+    the Rayleigh quotient), capped at :data:`LIMIT_REL_CAP` |exact| so that no claimed residual
+    makes the check vacuous."""
+    noise = 64 * m * 2.0 ** -53
+    r = d.get(key + "_residual")
+    if isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r) and r > 0:
+        return noise + min(float(r), LIMIT_REL_CAP * abs(exact))
+    return noise
+
+
 def limit_lambda_min(q: Quantities) -> tuple[float, float]:
     """(lambda_min(H^w(X)), lambda_min(H^z(X))) of the limit kernels (``thresholds.limit_kernels``),
     cached on ``q``."""

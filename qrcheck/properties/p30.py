@@ -252,6 +252,8 @@ class NTKFirstLayer(Checker):
                        lambda_min_Hw=ctx.q.lambda_min_Hw)  # the data's own: a diagnostic, not the bar
         if ctx.q.matrix_free:
             details["limit_kernels"] = limit_kernel_details(ctx.q)["limit_kernels"]
+        elif ctx.q.Hw_extreme.residual is not None:
+            details["lambda_min_Hw_residual"] = ctx.q.Hw_extreme.residual   # its stated accuracy
         if S_s > G0.size:
             return self.result(ctx, statistic=None, method="family empty", status=Status.VACUOUS,
                                details={**details, "reason": f"S* = {S_s} > |Gamma_0| = {G0.size}"})
