@@ -191,10 +191,25 @@ def test_skipped_figures_are_not_silently_accepted(paper, tmp_path):
 
 
 # ---- what the blocked audit cannot do -----------------------------------------------------------
-def test_replay_above_the_limit_is_not_re_derivable(sharp, paper):
+def test_replay_above_the_limit_replays_all_but_the_eigenvalues(sharp, paper, tmp_path):
+    """Above the limit --replay-gd re-derives T, the trajectory, D, the distances and the degrees
+    (the loop is O(Sm)) and skips, with the reason, what needs an m x m eigenvalue; a tampered T or
+    D is still caught, a tampered lambda_min(H_T) is not claimed re-verified."""
     assert sharp[1]["gd"]["ran"] and not paper[1]["gd"]["ran"]
     r = audit(sharp[0], dense_m=DENSE_M, replay_gd=True)
-    assert r.outcome is Outcome.INCOMPLETE and "gd" in [c.path for c in r.cannot]
+    # (30) is applicable on this draw, so the blocked audit is incomplete for (30) alone
+    assert r.outcome is Outcome.INCOMPLETE and r.mismatches == () and r.gd_replayed
+    assert [c.path for c in r.cannot] == ["properties.30"]
+    skipped = dict(r.skipped)
+    assert {"gd.lambda_min_H0", "gd.lambda_min_HT", "gd.kappa_H", "gd.changes.norm_60"} <= set(skipped)
+    assert "m x m" in skipped["gd.lambda_min_HT"] and "gd.T" not in skipped and "gd.D" not in skipped
+    dense = audit(sharp[0], replay_gd=True)
+    assert dense.outcome is Outcome.CLEAN and "gd.lambda_min_HT" not in dict(dense.skipped)
+    for key, bump in (("T", 1), ("D", 1)):
+        bad = copy.deepcopy(sharp[1])
+        bad["gd"][key] += bump
+        rep = audit(bad, dense_m=DENSE_M, replay_gd=True)
+        assert rep.outcome is Outcome.MISMATCH and f"gd.{key}" in {m.path for m in rep.mismatches}
     assert audit(paper[0], dense_m=DENSE_M, replay_gd=True).outcome is Outcome.CLEAN  # nothing to replay
 
 

@@ -254,11 +254,12 @@ def _audit(cert: dict, cert_path: Path | None, shown: str, arrays_arg: Any, repl
                  "certificate's own statuses")
     required = _regime_and_required(cert, led, gating, got.arrays if got.y_confirmed else None)
     stage("checking gradient descent")
-    if replay_gd and m > dense_m and cert["gd"].get("ran") is True:
-        led.cannot("gd", f"the reference replay forms the m x m H0, H_T (m = {m} > {dense_m})",
-                   "audit without --replay-gd here, or replay where m x m matrices fit")
-        replay_gd = False
-    replayed = _gd(cert, got, led, replay_gd, max_replay_steps, n_star)
+    blocked = None
+    if m > dense_m:
+        from .stats import too_big
+
+        blocked = too_big("the eigenvalues of H0, H_T, G and (60)", m, dense_m) + "; replayed without them"
+    replayed = _gd(cert, got, led, replay_gd, max_replay_steps, n_star, blocked)
     for k in ("eta_w", "eta_z", "tol"):  # inputs of the regime and GD checks above
         v = p.get(k, MISSING)
         if not is_number(v) or not math.isfinite(float(v)) or float(v) < 0:
@@ -320,15 +321,17 @@ def _regime_and_required(cert: dict, led: Ledger, statuses: Mapping[str, str], a
     return None
 
 
-def _gd(cert: dict, got: Any, led: Ledger, replay_gd: bool, max_replay_steps: int, n_star: int | None) -> bool:
+def _gd(cert: dict, got: Any, led: Ledger, replay_gd: bool, max_replay_steps: int, n_star: int | None,
+        blocked: str | None = None) -> bool:
     """GD's record: consistency always; with ``replay_gd`` a reference replay of (12)
     (:func:`qrcheck.audit.replay.check_gd`, at most ``max_replay_steps`` steps, the limit named when it
-    binds). Returns whether a replay ran."""
+    binds; ``blocked``: above the dense limit, without the eigenvalues). Returns whether a replay ran."""
     from . import replay
 
     arrays = got.arrays if got.arrays is not None and "y" in got.arrays else None
     with led.guard("gd"):
-        replay.check_gd(cert, arrays, led, bool(replay_gd and arrays is not None), max_replay_steps, n_star=n_star)
+        replay.check_gd(cert, arrays, led, bool(replay_gd and arrays is not None), max_replay_steps, n_star=n_star,
+                        blocked=blocked)
         if replay_gd and arrays is None:
             led.note("gradient descent not replayed: the arrays are not available")
         return bool(replay_gd and arrays is not None and cert["gd"].get("ran") is True)

@@ -88,9 +88,10 @@ def lambda_min_G(F: np.ndarray) -> float:
 
 def reference_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, *, eta_w: float,
                  eta_z: float, tol: float, max_steps: int, n_star: int, track_every: int = 0,
-                 limit: int | None = None) -> Replay:
+                 limit: int | None = None, blocked: bool = False) -> Replay:
     """Run (12) from (W0, z0) on X (n, m), labels y (m,): at most ``min(max_steps, limit)`` steps
-    (``limit_hit`` when the replay limit, not the run's, stopped it)."""
+    (``limit_hit`` when the replay limit, not the run's, stopped it). ``blocked``: the checkpoints'
+    lambda_min are None (no m x m matrix above the audit's dense limit); the loop itself is O(Sm)."""
     X, W, z, y = (np.array(a, dtype=np.float64) for a in (X, W0, z0, y))
     W0c, z0c = W.copy(), z.copy()
     S, m = W.shape[0], X.shape[1]
@@ -116,7 +117,8 @@ def reference_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, *
     flips, over, ties, checkpoints = [], [], [], []
 
     def checkpoint(t: int):
-        checkpoints.append((t, errors[-1], lambda_min_H(X, z, A), lambda_min_G(F) if eta_z > 0 else None,
+        checkpoints.append((t, errors[-1], None if blocked else lambda_min_H(X, z, A),
+                            lambda_min_G(F) if eta_z > 0 and not blocked else None,
                             int(changed.sum()), error_norm((W - W0c).ravel()), error_norm(z - z0c)))
 
     if track_every:
@@ -164,8 +166,9 @@ def reference_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, *
                   ambiguous, tuple(ties), W0c, tuple(checkpoints), limit_hit)
 
 
-def changes_of(rep: Replay, X: np.ndarray, n: int, n_star: int) -> dict[str, Any]:
-    """The change graph D as the certificate's ``gd.changes`` lists it (docs/gd.md)."""
+def changes_of(rep: Replay, X: np.ndarray, n: int, n_star: int, blocked: bool = False) -> dict[str, Any]:
+    """The change graph D as the certificate's ``gd.changes`` lists it (docs/gd.md); ``blocked``
+    (m above the audit's dense limit): without ``norm_60``, an eigenvalue of an m x m matrix."""
     S, m = rep.changed.shape
     dj = rep.changed.sum(axis=0).astype(np.int64)       # |D^j|
     dn = rep.changed.sum(axis=1).astype(np.int64)       # |D_nu|
@@ -173,7 +176,9 @@ def changes_of(rep: Replay, X: np.ndarray, n: int, n_star: int) -> dict[str, Any
     order = sorted(range(m), key=lambda j: (-int(dj[j]), j))
     J, rest = order[:k], order[k:]
     Delta = rep.AT.astype(np.float64) - rep.A0.astype(np.float64)
-    if Delta.any():
+    if blocked:
+        norm_60 = None
+    elif Delta.any():
         lam = float(scipy.linalg.eigvalsh((Delta.T @ Delta) * (X.T @ X))[-1])   # identity (7)
         norm_60 = math.sqrt(max(lam, 0.0))
     else:
@@ -187,7 +192,7 @@ def changes_of(rep: Replay, X: np.ndarray, n: int, n_star: int) -> dict[str, Any
             "s_high": int(min(dj[j] for j in J)) if k else 0, "n_star": int(n_star),
             "Gamma": S - co, "co_Gamma": co, "max_step_flips": int(rep.flips.max(initial=0)),
             "max_step_co_Gamma": int(rep.over.max(initial=0)),
-            "steps_over_n_star": int(np.sum(rep.over > 0)), "norm_60": norm_60}
+            "steps_over_n_star": int(np.sum(rep.over > 0)), **({} if blocked else {"norm_60": norm_60})}
 
 
 # ---- the record's own consistency ---------------------------------------------------------------
@@ -425,12 +430,16 @@ def _check_spectral(gd: Mapping[str, Any], pr: Mapping[str, Any], ledger: Any,
 
 
 def check_gd(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None, ledger: Any,
-             replay: bool, max_steps: int = DEFAULT_REPLAY_STEPS, *, n_star: int | None = None) -> None:
+             replay: bool, max_steps: int = DEFAULT_REPLAY_STEPS, *, n_star: int | None = None,
+             blocked: str | None = None) -> None:
     """Check the certificate's ``gd`` record: its internal consistency always, and with ``replay``
     every number of it against :func:`reference_gd` on the verified ``arrays``
     ({"X", "W0", "z0", "y"}), at most ``max_steps`` steps (the limit is named when it binds).
 
-    n_star : (21)'s n* from the audit's thresholds (the Gamma of Appendix F uses it)."""
+    n_star : (21)'s n* from the audit's thresholds (the Gamma of Appendix F uses it).
+    blocked : above the audit's dense limit, the reason no m x m matrix is formed: the trajectory,
+        T, D, the distances and the degrees are replayed; the eigenvalues (lambda_min(H0), (H_T),
+        kappa_H, G's, (60)'s norm, the checkpoints') are skipped with this reason."""
     gd = cert.get("gd")
     if not isinstance(gd, dict):
         ledger.fail("gd", gd, "the GD record (an object)")
@@ -472,18 +481,20 @@ def check_gd(cert: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None, l
     ch = gd.get("changes") if isinstance(gd.get("changes"), dict) else {}
     ns = int(n_star) if n_star is not None else ch.get("n_star") if _is_int(ch.get("n_star")) else X.shape[0]
     rep = reference_gd(X, W0, z0, y, eta_w=pr["eta_w"], eta_z=pr["eta_z"], tol=pr["tol"],
-                       max_steps=pr["max_steps"], n_star=ns, track_every=pr["track_every"], limit=max_steps)
+                       max_steps=pr["max_steps"], n_star=ns, track_every=pr["track_every"], limit=max_steps,
+                       blocked=blocked is not None)
     if rep.limit_hit:
         ledger.cannot("gd", f"the replay reached its limit of {max_steps} steps before (12) stopped",
                       "rerun with a larger replay step limit")
         return
     with ledger.guard("gd"):
-        _compare(gd, rep, X, z0, pr, ns, ledger)
+        _compare(gd, rep, X, z0, pr, ns, ledger, blocked)
 
 
 def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, pr: Mapping[str, Any],
-             n_star: int, ledger: Any) -> None:
-    """Every number of the GD record against the replay."""
+             n_star: int, ledger: Any, blocked: str | None = None) -> None:
+    """Every number of the GD record against the replay (``blocked``: all but the eigenvalues,
+    which are skipped with that reason)."""
     tied = set(rep.ties)
     T = rep.T
     if gd.get("T") != T or gd.get("status") != rep.status:
@@ -515,6 +526,17 @@ def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, 
     ledger.check_at("gd.D", int(rep.changed.sum()), atol=amb, rtol=0.0)
     ledger.check_at("gd.W_distance", error_norm((rep.W_T - rep.W0).ravel()), rtol=rt, atol=1e-300)
     ledger.check_at("gd.z_distance", error_norm(rep.z_T - z0), rtol=rt, atol=1e-300)
+    if blocked is not None:
+        for k in ("lambda_min_H0", "lambda_min_HT", "kappa_H", "lambda_min_G0", "lambda_min_GT", "kappa_G"):
+            if k in gd:
+                ledger.skip(f"gd.{k}", blocked)
+        if isinstance(gd.get("changes"), Mapping) and "norm_60" in gd["changes"]:
+            ledger.skip("gd.changes.norm_60", blocked)
+        for i in range(len(gd.get("checkpoints") or [])):
+            for k in ("lambda_min_H", "lambda_min_G"):
+                ledger.skip(f"gd.checkpoints[{i}].{k}", blocked)
+        _compare_rest(gd, rep, X, pr, n_star, ledger, blocked=True)
+        return
     lam0 = lambda_min_H(X, z0, rep.A0)
     lamT = lambda_min_H(X, rep.z_T, rep.AT)
     ledger.check_at("gd.lambda_min_H0", lam0, rtol=rt)
@@ -530,9 +552,18 @@ def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, 
         ledger.check_at("gd.kappa_G", gT / g0 if g0 > 0 else None, rtol=rt)
         mine.update(G0=g0, GT=gT)
     _check_spectral(gd, pr, ledger, mine)
+    _compare_rest(gd, rep, X, pr, n_star, ledger)
+
+
+def _compare_rest(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, pr: Mapping[str, Any], n_star: int,
+                  ledger: Any, blocked: bool = False) -> None:
+    """Singular points, the change graph D and the checkpoints against the replay (``blocked``:
+    without the eigenvalues, which the caller skipped)."""
+    amb = int(np.sum(rep.ambiguous & (rep.changed | (rep.AT != rep.A0))))
+    rt = RTOL_REPLAY
     ledger.check_at("gd.singular_points", rep.singular_points)
     ledger.check_at("gd.singular_steps", list(rep.singular_steps))
-    want = changes_of(rep, X, pr["n"], n_star)
+    want = changes_of(rep, X, pr["n"], n_star, blocked)
     for k, v in want.items():
         path = f"gd.changes.{k}"
         if amb and k == "J":
@@ -546,6 +577,8 @@ def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, 
     for i, c in enumerate(rep.checkpoints):
         keys = ("t", "error", "lambda_min_H", "lambda_min_G", "D", "W_distance", "z_distance")
         for k, v in zip(keys, c):
+            if blocked and k.startswith("lambda_min"):
+                continue
             ledger.check_at(f"gd.checkpoints[{i}].{k}", v, rtol=rt, atol=amb if k == "D" else 1e-12)
     if len(cps) != len(rep.checkpoints):
         ledger.fail("gd.checkpoints", f"{len(cps)} checkpoints", f"{len(rep.checkpoints)}")
