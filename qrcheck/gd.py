@@ -19,7 +19,8 @@ plus O(Sm) elementwise work done in place in preallocated buffers:
     over the |P| already computed (for eta_z > 0, one comparison pass).
 With eta_z = 0 the step runs by default in row blocks of W, one per thread ("fused" mode): each
 block forms its rows of A_t o 1 e_t^T from the boolean mask (in place of X diag(e), which every
-block would read), runs its two GEMMs at one BLAS thread, then, while its block of P is in cache,
+block would read; with S > XE_ROWS_PER_N n, where S x m is the larger write, the calling thread
+forms X diag(e) once and the sweep keeps the 0/1 mask at the flips), runs its two GEMMs at one BLAS thread, then, while its block of P is in cache,
 one sweep over it that writes A and relu(P) = P o A (in
 place of |P|) and finds the exact zeros, the flips, D and the per-neuron counts
 (:mod:`qrcheck.gd_kernel`: compiled by numba when installed, else numpy passes, bitwise alike), and
@@ -50,6 +51,8 @@ PROGRESS_INTERVAL = 0.1
 SINGULAR_STEPS_LISTED = 20
 # "auto" uses the fused row-block step only with at least this many rows (neurons) per block
 FUSED_MIN_ROWS = 32
+# "fused" shares X diag(e) (n x m) instead of building A o 1 e^T (S x m) when S > this times n
+XE_ROWS_PER_N = 2
 
 
 class GDStatus(str, Enum):
@@ -311,8 +314,13 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
     XeT = Xe.T
     gd_kernel.validate(kernel)
     kern = gd_kernel.select(kernel) if mode != "serial" else None   # numba imported only if used
+    # "fused" builds each block's A_T o 1 e_T^T (S_r x m) when S <= XE_ROWS_PER_N n; with more
+    # neurons per input dimension it shares X diag(e_T) (n x m, cheaper than S x m) and keeps the
+    # 0/1 mask Af, updated at the flips by the sweep (docs/gd.md, "The hot path")
+    use_xe = mode == "fused" and S > XE_ROWS_PER_N * n
+    keep_mask = mode == "split" or use_xe
     if kern is not None:
-        gd_kernel.warm_up(kern, keep_mask=mode == "split")   # numba's compilation goes to setup
+        gd_kernel.warm_up(kern, keep_mask=keep_mask)   # numba's compilation goes to setup
     f_parts = np.empty((len(rows), m))                  # z_r^T F_r of each row block
     XT = X.T
 
@@ -325,12 +333,15 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         Pr = P[r]
         if gemms:
             Gr, Wr, Ar = G[r], W[r], Af[r]
-            kern.masked_scale(A_old[r], e, Ar)          # A_T o 1 e_T^T, rows r, in this core's cache
-            np.matmul(Ar, XT, out=Gr)                   # (A_T o 1 e_T^T) X^T, rows r
+            if use_xe:
+                np.matmul(Ar, XeT, out=Gr)              # A_T (X diag(e_T))^T, rows r (Af: the 0/1 mask)
+            else:
+                kern.masked_scale(A_old[r], e, Ar)      # A_T o 1 e_T^T, rows r, in this core's cache
+                np.matmul(Ar, XT, out=Gr)               # (A_T o 1 e_T^T) X^T, rows r
             np.multiply(Gr, zw[r, None], out=Gr)
             np.add(Wr, Gr, out=Wr)
             np.matmul(Wr, X, out=Pr)
-        counts = kern.sweep(Pr, A_new[r], A_old[r], None if gemms else Af[r], changed[r], scratch[r], n_star)
+        counts = kern.sweep(Pr, A_new[r], A_old[r], Af[r] if keep_mask else None, changed[r], scratch[r], n_star)
         np.matmul(z[r], Pr, out=f_parts[b])             # z_r^T F_r while F_r is in cache
         return counts
 
@@ -367,6 +378,8 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         """serial_step for eta_z = 0 in row blocks (``mode`` "fused" or "split")."""
         np.multiply(z, -eta_w, out=zw)
         gemms = mode == "fused"
+        if use_xe:
+            np.multiply(X, e, out=Xe)                   # X diag(e_T), n x m, before the blocks start
         if not gemms:
             np.multiply(X, e, out=Xe)                   # X diag(e_T)
             np.matmul(Af, XeT, out=G)

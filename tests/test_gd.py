@@ -367,9 +367,19 @@ KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(gd_kernel.com
                                                                     reason="numba not installed"))]
 
 
+@pytest.fixture(params=["shared_Xe", "block_masked"])
+def fused_gradient(request, monkeypatch):
+    """Both ways "fused" feeds the gradient GEMM: the shared X diag(e) with the 0/1 mask kept at the
+    flips (S > XE_ROWS_PER_N n), or each block's A o 1 e^T (else)."""
+    import qrcheck.gd as gd_module
+
+    monkeypatch.setattr(gd_module, "XE_ROWS_PER_N", 0 if request.param == "shared_Xe" else 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("mode", ["fused", "split"])
-def test_blocked_modes_match_serial(mode, kernel):
+def test_blocked_modes_match_serial(mode, kernel, fused_gradient):
     """The row-block steps give the serial step's run up to rounding (docs/gd.md: GEMM partitions
     and the blocks' F^T z sum in another order), and the fused mode restores the BLAS thread count."""
     from threadpoolctl import threadpool_info
@@ -400,7 +410,7 @@ def singular_flippy_problem():
 
 @pytest.mark.skipif(gd_kernel.compiled() is None, reason="numba not installed")
 @pytest.mark.parametrize("mode", ["fused", "split"])
-def test_numba_sweep_is_bitwise_the_numpy_sweep(mode):
+def test_numba_sweep_is_bitwise_the_numpy_sweep(mode, fused_gradient):
     """The compiled sweep and the numpy passes give bitwise the same run, exact zeros and many
     flips included, and both match the serial step (T, D, flips, zeros, per-neuron counts)."""
     X, W0, z0, y, cfg = singular_flippy_problem()
