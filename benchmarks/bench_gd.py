@@ -19,7 +19,9 @@ so that machine load hits all alike:
   at one BLAS thread each), the floor of ``fused``: on a loaded machine multithreaded OpenBLAS
   degrades far more than this, so compare ``fused`` against both;
 * ``torch``: a naive PyTorch autograd step (float64, CPU, with the same D bookkeeping), when torch
-  is installed (the optional extra ``torch``).
+  is installed (the optional extra ``torch``), timed in a child process against that process's own
+  GEMM pair: with torch imported, this process's GEMM pair ran ~13% faster and the other ratios
+  moved with it (docs/gd.md).
 
 Each variant is timed after a 0.2 s pause, so that OpenBLAS's worker threads, which spin for about
 0.1 s after a multithreaded call, are asleep as they are in a long run (docs/gd.md). Prints the
@@ -125,7 +127,7 @@ def torch_step_seconds(X, W0, z0, y, eta_w: float, steps: int) -> float | None:
     return (time.perf_counter() - t0) / steps
 
 
-def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int) -> dict:
+def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int, threads: int | None = None) -> dict:
     """Median seconds of each variant and of the GEMM pair at one shape, interleaved."""
     d = make_draw(n=n, S=S, m=m, seed=seed)
     eta_w = paper_eta_w(S, m)
@@ -133,7 +135,7 @@ def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int) -> 
     M = np.random.default_rng(1).standard_normal((S, m))
     variants = {k: v for k, v in VARIANTS.items() if k != "fused-numba" or gd_kernel.compiled() is not None}
     ref = {k: run_gd(d.X, d.W0, d.z0, d.y, cfg, eigenvalues=False, **kw) for k, kw in variants.items()}  # warm up
-    times: dict[str, list[float]] = {k: [] for k in ("gemms", "gemms-blocked", *VARIANTS, "torch")}
+    times: dict[str, list[float]] = {k: [] for k in ("gemms", "gemms-blocked", *VARIANTS)}
     for _ in range(repeats):
         time.sleep(PAUSE)
         times["gemms"].append(time_gemms(d.W0, d.X, M, steps))
@@ -145,16 +147,57 @@ def bench_shape(n: int, S: int, m: int, steps: int, repeats: int, seed: int) -> 
             if r.T != steps:
                 raise SystemExit(f"GD stopped early ({r.status} at T = {r.T}); use fewer --steps")
             times[k].append(r.seconds_per_step)
-        time.sleep(PAUSE)
-        t = torch_step_seconds(d.X, d.W0, d.z0, d.y, eta_w, steps)
-        if t is not None:
-            times["torch"].append(t)
     base = ref["serial"]
     agree = {k: (float(np.max(np.abs(r.errors - base.errors) / base.errors)), r.D == base.D)
              for k, r in ref.items()}
     bitwise = ("fused-numba" in ref and ref["fused-numba"].errors.tobytes() == ref["fused-numpy"].errors.tobytes()
                and ref["fused-numba"].W_T.tobytes() == ref["fused-numpy"].W_T.tobytes())
-    return {"times": times, "agree": agree, "bitwise": bitwise, "eta_w": eta_w}
+    return {"times": times, "agree": agree, "bitwise": bitwise, "eta_w": eta_w,
+            "torch": torch_ratios(n, S, m, steps, repeats, seed, threads)}
+
+
+def torch_ratios(n: int, S: int, m: int, steps: int, repeats: int, seed: int,
+                 threads: int | None = None) -> list[float] | None:
+    """The torch peer in a child process (importing torch into this one changed the GEMM pair's
+    speed by ~13%, docs/gd.md): ``repeats`` of (GEMM pair, torch step) interleaved there, each
+    ratio against the child's own pair. None when torch is not installed."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, __file__, "--torch-child", f"{n},{S},{m},{steps},{repeats},{seed}"]
+    child = subprocess.run(cmd + ([] if threads is None else ["--threads", str(threads)]), capture_output=True, text=True)
+    if child.returncode != 0:
+        raise SystemExit(f"torch peer failed: {child.stderr.strip().splitlines()[-1:]}")
+    return json.loads(child.stdout)
+
+
+def torch_child(spec: str, threads: int | None) -> None:
+    """Run in the child: print the torch step / GEMM pair ratios as JSON (null without torch)."""
+    import json
+
+    n, S, m, steps, repeats, seed = (int(v) for v in spec.split(","))
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("null")
+        return
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
+        torch.set_num_threads(threads)
+    d = make_draw(n=n, S=S, m=m, seed=seed)
+    eta_w = paper_eta_w(S, m)
+    M = np.random.default_rng(1).standard_normal((S, m))
+    torch_step_seconds(d.X, d.W0, d.z0, d.y, eta_w, 2)                    # warm up
+    out = []
+    for _ in range(repeats):
+        time.sleep(PAUSE)
+        g = time_gemms(d.W0, d.X, M, steps)
+        time.sleep(PAUSE)
+        out.append(torch_step_seconds(d.X, d.W0, d.z0, d.y, eta_w, steps) / g)
+    print(json.dumps(out))
 
 
 def main() -> None:
@@ -165,7 +208,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS threads (threadpoolctl); default: leave the BLAS default")
+    ap.add_argument("--torch-child", help=argparse.SUPPRESS)   # internal: the torch peer's process
     a = ap.parse_args()
+    if a.torch_child:
+        torch_child(a.torch_child, a.threads)
+        return
     if a.threads is not None:
         from threadpoolctl import threadpool_limits
 
@@ -175,16 +222,15 @@ def main() -> None:
           f"BLAS threads {blas_threads()}, load average {os.getloadavg()[0]:.2f}")
     for shape in a.shapes:
         n, S, m = (int(v) for v in shape.split(","))
-        out = bench_shape(n, S, m, a.steps, a.repeats, a.seed)
+        out = bench_shape(n, S, m, a.steps, a.repeats, a.seed, a.threads)
         t = out["times"]
         gem = t["gemms"]
         print(f"\n(n, S, m) = ({n}, {S}, {m}), eta_w = {out['eta_w']:g}, {a.steps} steps x {a.repeats} repeats, "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"  two bare GEMMs : {statistics.median(gem) * 1e3:8.3f} ms (median)")
-        for k in ("gemms-blocked", *VARIANTS, "torch"):
+        for k in ("gemms-blocked", *VARIANTS):
             if not t[k]:
-                lib, extra = ("torch", "torch") if k == "torch" else ("numba", "fast")
-                print(f"  {k:14s} : {lib} not installed (optional extra '{extra}')")
+                print(f"  {k:14s} : numba not installed (optional extra 'fast')")
                 continue
             ratios = [g / b for g, b in zip(t[k], gem)]
             note = ""
@@ -193,6 +239,12 @@ def main() -> None:
                 note = f"; errors vs serial max rel {rel:.1e}, |D| {'equal' if sameD else 'DIFFERS'}"
             print(f"  {k:14s} : {statistics.median(t[k]) * 1e3:8.3f} ms, ratio {statistics.median(ratios):.3f} "
                   f"median (range {min(ratios):.3f} - {max(ratios):.3f}), best-of {min(t[k]) / min(gem):.3f}{note}")
+        tr = out["torch"]
+        if tr is None:
+            print(f"  {'torch':14s} : torch not installed (optional extra 'torch')")
+        else:
+            print(f"  {'torch':14s} : ratio {statistics.median(tr):.3f} median (range {min(tr):.3f} - {max(tr):.3f}), "
+                  "in its own process against its own GEMM pair")
         if t["fused-numba"]:
             print(f"  fused-numba and fused-numpy bitwise equal (errors, W_T): {out['bitwise']}")
     print("\ntarget: a step within 1.25x the GEMM pair (median)")
