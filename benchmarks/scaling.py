@@ -10,7 +10,7 @@ bare GEMMs of the same shapes timed in the same process beside it. Printed per r
 step and its ratio to the GEMM pair (the floor), the phases of ``gd.phase_seconds`` (setup, the
 final eigenvalues lambda_min(H_0), lambda_min(H_T) and (60)'s norm, the degrees of D), how the
 eigenvalues were computed (``dense``: eigvalsh; ``shift_invert``: Cholesky + Lanczos;
-``lanczos``: matrix-free through (7)), the peak memory, and with ``--verify`` the wall time of
+``lobpcg``: matrix-free through (7), preconditioned for the outliers), the peak memory, and with ``--verify`` the wall time of
 ``qrcheck verify --no-gd`` (the property checks). The default grid includes m up to nS/2.
 Prints a markdown table (paste into docs/gd.md).
 """
