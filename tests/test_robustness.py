@@ -12,6 +12,7 @@ stuck one can be killed with all its children.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -474,19 +475,34 @@ def _wait(predicate, timeout: float, step: float = 0.1):
     return predicate()
 
 
-def _start_sweep(args, tmp_path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "qrcheck", *map(str, args)], stdout=subprocess.DEVNULL,
+@contextlib.contextmanager
+def _sweep_process(args, tmp_path):
+    """``qrcheck ARGS`` in its own session, yielding (process, kids): the test adds the descendants it
+    sees to ``kids``; on leaving, every one still alive and the process group are killed."""
+    proc = subprocess.Popen([sys.executable, "-m", "qrcheck", *map(str, args)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=_env(), start_new_session=True, cwd=tmp_path)
+    kids: set[int] = set()
+    try:
+        yield proc, kids
+    finally:
+        for p in alive(kids):
+            os.kill(p, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _children(proc: subprocess.Popen, at_least: int, timeout: float) -> set[int]:
+    """The descendants of ``proc`` once there are ``at_least`` of them (within ``timeout`` s)."""
+    return _wait(lambda: (lambda k: k if len(k) >= at_least else None)(descendants(proc.pid)), timeout) or set()
 
 
 def test_pool_workers_exit_when_the_sweep_parent_is_killed(tmp_path):
     d = tmp_path / "sweep"
-    proc = _start_sweep(["sweep", "--n", "10", "--S", "30", "--m", "10,12", "--no-figures", "--workers", "2",
-                         *LONG_GD, "--out", d], tmp_path)
-    kids: set[int] = set()
-    try:
+    with _sweep_process(["sweep", "--n", "10", "--S", "30", "--m", "10,12", "--no-figures", "--workers", "2",
+                         *LONG_GD, "--out", d], tmp_path) as (proc, kids):
         # the two workers (and the resource tracker) are up and inside gradient descent
-        kids = _wait(lambda: (lambda k: k if len(k) >= 3 else None)(descendants(proc.pid)), 60) or set()
+        kids |= _children(proc, 3, 60)
         assert len(kids) >= 2, f"the sweep started {len(kids)} children"
         time.sleep(2)
         kids |= descendants(proc.pid)
@@ -494,33 +510,19 @@ def test_pool_workers_exit_when_the_sweep_parent_is_killed(tmp_path):
         proc.wait(timeout=30)
         left = _wait(lambda: not alive(kids), 30) or alive(kids)
         assert left is True, f"processes {sorted(alive(kids))} outlived their sweep"
-    finally:
-        for p in alive(kids):
-            os.kill(p, signal.SIGKILL)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     assert list((d / "runs").glob("*.json")) == []
 
 
 def test_sigterm_stops_a_sweep_and_its_workers_with_one_line(tmp_path):
     d = tmp_path / "sweep"
-    proc = _start_sweep(["sweep", "--n", "10", "--S", "30", "--m", "10", "--no-figures", "--workers", "1",
-                         *LONG_GD, "--out", d], tmp_path)
-    kids: set[int] = set()
-    try:
-        kids = _wait(lambda: (lambda k: k if len(k) >= 2 else None)(descendants(proc.pid)), 60) or set()
+    with _sweep_process(["sweep", "--n", "10", "--S", "30", "--m", "10", "--no-figures", "--workers", "1",
+                         *LONG_GD, "--out", d], tmp_path) as (proc, kids):
+        kids |= _children(proc, 2, 60)
         time.sleep(2)
         kids |= descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert _wait(lambda: not alive(kids), 30), f"processes {sorted(alive(kids))} outlived their sweep"
-    finally:
-        for p in alive(kids):
-            os.kill(p, signal.SIGKILL)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     lines = [line for line in err.splitlines() if line.strip()]   # progress lines may precede it
     assert proc.returncode == 143 and lines[-1] == "error: interrupted", err[-800:]
     assert sum(line.startswith("error") for line in lines) == 1 and "Traceback" not in err, err[-800:]
@@ -531,21 +533,13 @@ def test_killed_sweep_with_planted_corrupt_files_resumes_to_exactly_its_grid(tmp
     d = tmp_path / "sweep"
     grid = [f"S30_m{m}_rep0" for m in range(10, 16)]
     args = [*SWEEP, "--S", "30", "--m", "10:15:1", "--no-gd", "--out", d]
-    proc = _start_sweep(args, tmp_path)
     first = d / "runs" / f"{grid[0]}.json"
-    kids: set[int] = set()
-    try:
+    with _sweep_process(args, tmp_path) as (proc, kids):
         assert _wait(lambda: first.exists(), 120, 0.02), "no run finished"
-        kids = descendants(proc.pid)
+        kids |= descendants(proc.pid)
         proc.kill()
         proc.wait(timeout=30)
         _wait(lambda: not alive(kids), 30)
-    finally:
-        for p in alive(kids):
-            os.kill(p, signal.SIGKILL)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     runs = d / "runs"
     kept = first.read_bytes()
     good = json.loads(kept)
