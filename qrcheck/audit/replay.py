@@ -535,7 +535,7 @@ def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, 
         for i in range(len(gd.get("checkpoints") or [])):
             for k in ("lambda_min_H", "lambda_min_G"):
                 ledger.skip(f"gd.checkpoints[{i}].{k}", blocked)
-        _compare_rest(gd, rep, X, pr, n_star, ledger, blocked=True)
+        _compare_rest(gd, rep, X, pr, n_star, ledger, amb, blocked=True)
         return
     lam0 = lambda_min_H(X, z0, rep.A0)
     lamT = lambda_min_H(X, rep.z_T, rep.AT)
@@ -552,14 +552,14 @@ def _compare(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, z0: np.ndarray, 
         ledger.check_at("gd.kappa_G", gT / g0 if g0 > 0 else None, rtol=rt)
         mine.update(G0=g0, GT=gT)
     _check_spectral(gd, pr, ledger, mine)
-    _compare_rest(gd, rep, X, pr, n_star, ledger)
+    _compare_rest(gd, rep, X, pr, n_star, ledger, amb)
 
 
 def _compare_rest(gd: Mapping[str, Any], rep: Replay, X: np.ndarray, pr: Mapping[str, Any], n_star: int,
-                  ledger: Any, blocked: bool = False) -> None:
-    """Singular points, the change graph D and the checkpoints against the replay (``blocked``:
-    without the eigenvalues, which the caller skipped)."""
-    amb = int(np.sum(rep.ambiguous & (rep.changed | (rep.AT != rep.A0))))
+                  ledger: Any, amb: int, blocked: bool = False) -> None:
+    """Singular points, the change graph D and the checkpoints against the replay (``amb``: the
+    activations within rounding of 0 that D may count either way; ``blocked``: without the
+    eigenvalues, which the caller skipped)."""
     rt = RTOL_REPLAY
     ledger.check_at("gd.singular_points", rep.singular_points)
     ledger.check_at("gd.singular_steps", list(rep.singular_steps))
