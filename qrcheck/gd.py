@@ -32,6 +32,7 @@ benchmarks/bench_gd.py measures the cost of a step against two bare GEMMs (docs/
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -345,7 +346,10 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
         np.matmul(z[r], Pr, out=f_parts[b])             # z_r^T F_r while F_r is in cache
         return counts
 
-    pool = ThreadPoolExecutor(len(rows) - 1) if mode != "serial" and len(rows) > 1 else None
+    # the pool's threads are run_gd's own: overflow is a result there too (numpy's error state is
+    # per thread, so the loop's errstate does not reach them)
+    quiet = functools.partial(np.seterr, over="ignore", invalid="ignore")
+    pool = ThreadPoolExecutor(len(rows) - 1, initializer=quiet) if mode != "serial" and len(rows) > 1 else None
     limiter = None
     if mode == "fused" and pool is not None:
         from threadpoolctl import threadpool_limits
@@ -422,44 +426,42 @@ def run_gd(X: np.ndarray, W0: np.ndarray, z0: np.ndarray, y: np.ndarray, cfg: GD
 
     T, loop_seconds = 0, 0.0
     status = GDStatus.MAX_STEPS
-    # an overflowing run is a result (the safety valve, status diverged), not a RuntimeWarning
-    quiet = np.errstate(over="ignore", invalid="ignore")
-    quiet.__enter__()
     try:
-        while True:
-            if err < cfg.tol:
-                status = GDStatus.CONVERGED
-                break
-            if T >= cfg.max_steps:
-                break
-            t0 = time.perf_counter()
-            A, A_prev = A_prev, A
-            if mode != "serial":
-                zeros, k, over = blocked_step(A, A_prev)
-            else:
-                zeros, k, over = serial_step(A, A_prev)
-            if zeros:
-                singular_points += zeros
-                if len(singular_steps) < SINGULAR_STEPS_LISTED:
-                    singular_steps.append(T + 1)
-            step_flips.append(k)
-            if over:
-                steps_over_n_star += 1
-                max_step_co_Gamma = max(max_step_co_Gamma, over)
-            T += 1
-            prev, err = err, error_norm(e)
-            errors.append(err)
-            loop_seconds += time.perf_counter() - t0
-            if cfg.track_every and T % cfg.track_every == 0:
-                checkpoint(T)
-            if progress is not None and time.perf_counter() - last_report >= PROGRESS_INTERVAL:
-                progress(T, err)
-                last_report = time.perf_counter()
-            if not err <= prev or not math.isfinite(err):   # safety valve; NaN / inf: overflowed
-                status = GDStatus.DIVERGED
-                break
+        # an overflowing run is a result (the safety valve, status diverged), not a RuntimeWarning
+        with np.errstate(over="ignore", invalid="ignore"):
+            while True:
+                if err < cfg.tol:
+                    status = GDStatus.CONVERGED
+                    break
+                if T >= cfg.max_steps:
+                    break
+                t0 = time.perf_counter()
+                A, A_prev = A_prev, A
+                if mode != "serial":
+                    zeros, k, over = blocked_step(A, A_prev)
+                else:
+                    zeros, k, over = serial_step(A, A_prev)
+                if zeros:
+                    singular_points += zeros
+                    if len(singular_steps) < SINGULAR_STEPS_LISTED:
+                        singular_steps.append(T + 1)
+                step_flips.append(k)
+                if over:
+                    steps_over_n_star += 1
+                    max_step_co_Gamma = max(max_step_co_Gamma, over)
+                T += 1
+                prev, err = err, error_norm(e)
+                errors.append(err)
+                loop_seconds += time.perf_counter() - t0
+                if cfg.track_every and T % cfg.track_every == 0:
+                    checkpoint(T)
+                if progress is not None and time.perf_counter() - last_report >= PROGRESS_INTERVAL:
+                    progress(T, err)
+                    last_report = time.perf_counter()
+                if not err <= prev or not math.isfinite(err):   # safety valve; NaN / inf: overflowed
+                    status = GDStatus.DIVERGED
+                    break
     finally:
-        quiet.__exit__(None, None, None)
         if limiter is not None:
             limiter.restore_original_limits()
         if pool is not None:

@@ -471,3 +471,17 @@ def test_eigenvalues_false_skips_only_the_final_spectra():
     a, b = run_gd(X, W0, z0, y, cfg), run_gd(X, W0, z0, y, cfg, eigenvalues=False)
     assert a.errors.tobytes() == b.errors.tobytes() and a.D == b.D and b.spectral == {}
     assert math.isnan(b.lambda_min_HT) and math.isnan(b.kappa_H) and math.isnan(b.changes.norm_60)
+
+
+@pytest.mark.parametrize("mode", ["serial", "fused", "split"])
+def test_an_overflowing_run_is_a_result_without_warnings_in_every_mode(mode):
+    """eta_w = 1e305 on W0 scaled by 1e150 overflows in the first step: status diverged at T = 1,
+    and no RuntimeWarning from the loop or from the row-block threads (numpy's error state is per
+    thread)."""
+    import warnings
+
+    d = make_draw(n=10, S=100, m=12, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        r = run_gd(d.X, d.W0 * 1e150, d.z0, d.y, GDConfig(eta_w=1e305, max_steps=50), mode=mode, threads=2)
+    assert r.status == "diverged" and r.T == 1 and not math.isfinite(r.final_error)
